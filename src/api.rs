@@ -66,6 +66,8 @@ impl Api {
             // One loop, one connection: everything else would be an idle socket.
             .max_idle_connections(1)
             .max_idle_connections_per_host(1)
+            // Room for a client context or trace header far beyond what Lambda sends.
+            .max_response_header_size(128 * 1024)
             .build();
         let agent = ureq::Agent::with_parts(
             config,
@@ -89,7 +91,22 @@ impl Api {
     /// `GET /runtime/invocation/next`: blocks (with no timeout) until Lambda has an event.
     pub fn next(&self, config: &'static Config) -> Result<Invocation, RuntimeError> {
         let call = "GET /runtime/invocation/next";
-        let mut response = with_retries(call, || self.agent.get(self.next_url.clone()).call())?;
+        let mut response =
+            with_retries(|| self.agent.get(self.next_url.clone()).call()).map_err(|failure| {
+                match failure {
+                    // An answer came but was not valid HTTP: its event can't be answered (there
+                    // is no request id to answer to) and asking again would skip it silently.
+                    ureq::Error::Io(_) | ureq::Error::ConnectionFailed => {
+                        RuntimeError::Unreachable {
+                            call: call.into(),
+                            detail: failure.to_string(),
+                        }
+                    }
+                    _ => RuntimeError::Protocol {
+                        detail: format!("{call}: {failure}"),
+                    },
+                }
+            })?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(RuntimeError::Status {
@@ -97,11 +114,12 @@ impl Api {
                 status,
             });
         }
-        let headers = response.headers();
-        let context = Context::from_headers(|name| headers.get(name).map(|v| v.as_bytes()), config)
-            .map_err(|detail| RuntimeError::Protocol {
-                detail: format!("{call} answered 200 but {detail}"),
-            })?;
+        let headers = response.headers().iter();
+        let context =
+            Context::from_headers(headers.map(|(n, v)| (n.as_str(), v.as_bytes())), config)
+                .map_err(|detail| RuntimeError::Protocol {
+                    detail: format!("{call} answered 200 but {detail}"),
+                })?;
         let body = response.body_mut();
         // Sized from Content-Length up front: a 6 MB event is read without regrowing.
         let expected = body.content_length().unwrap_or(0).min(MAX_EVENT_BYTES);
@@ -135,22 +153,39 @@ impl Api {
         self.post_error(&path, error)
     }
 
-    /// `POST /runtime/init/error`: initialisation failed, before the first `next`.
-    pub fn init_fail(&self, error: &Error) -> Result<(), RuntimeError> {
-        self.post_error("/runtime/init/error", error)
+    /// `POST /runtime/init/error`: initialisation failed, before the first `next`. Unlike
+    /// the invocation posts, any failure here is returned: the process is about to exit and
+    /// its last line should say whether Lambda got the report.
+    pub fn init_fail(&self, error: &Error) -> Result<(), String> {
+        let path = "/runtime/init/error";
+        match self.send_error(path, error) {
+            Ok(response) if response.status().is_success() => Ok(()),
+            Ok(response) => Err(format!(
+                "POST {path} answered {}",
+                response.status().as_u16()
+            )),
+            Err(failure) => Err(format!("POST {path} failed ({failure})")),
+        }
     }
 
     fn post_error(&self, path: &str, error: &Error) -> Result<(), RuntimeError> {
+        check_post(path, self.send_error(path, error))
+    }
+
+    fn send_error(
+        &self,
+        path: &str,
+        error: &Error,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let url = format!("{}{path}", self.base);
         let body = error.to_json();
-        let answer = with_retries_before_sending(|| {
+        with_retries_before_sending(|| {
             self.agent
                 .post(&url)
                 .header(ERROR_TYPE_HEADER, header_safe(error.error_type()))
                 .header("Content-Type", ERROR_CONTENT_TYPE)
                 .send(&body[..])
-        });
-        check_post(path, answer)
+        })
     }
 }
 
@@ -218,25 +253,20 @@ fn header_safe(error_type: &str) -> String {
         .collect()
 }
 
-/// Runs `send` until it reaches the API, pausing between tries. Only for `next`: asking again
-/// for the next event is always safe.
-fn with_retries<T>(
-    call: &str,
-    mut send: impl FnMut() -> Result<T, ureq::Error>,
-) -> Result<T, RuntimeError> {
+/// Runs `send` until it reaches the API, pausing between tries. Only for `next`, and only
+/// while nothing was answered (connection refused, reset or closed): asking again for the
+/// next event is then safe. Any other failure is returned at once.
+fn with_retries<T>(mut send: impl FnMut() -> Result<T, ureq::Error>) -> Result<T, ureq::Error> {
     let mut pauses = RETRY_PAUSES.iter();
     loop {
-        match send() {
-            Ok(answer) => return Ok(answer),
-            Err(error) => match pauses.next() {
-                Some(pause) => sleep(*pause),
-                None => {
-                    return Err(RuntimeError::Unreachable {
-                        call: call.into(),
-                        detail: error.to_string(),
-                    })
-                }
-            },
+        let answer = send();
+        let unanswered = matches!(
+            answer,
+            Err(ureq::Error::Io(_) | ureq::Error::ConnectionFailed)
+        );
+        match pauses.next() {
+            Some(pause) if unanswered => sleep(*pause),
+            _ => return answer,
         }
     }
 }
