@@ -57,6 +57,8 @@ pub struct Event {
     pub answer_status: u16,
     /// Close the connection right after answering this event's post (an idle-timeout close).
     pub close_after_answer: bool,
+    /// Send a body shorter than the Content-Length of the `next` answer, then close.
+    pub short_body: bool,
 }
 
 impl Event {
@@ -78,6 +80,7 @@ impl Event {
             drop_answer_connection: false,
             answer_status: 202,
             close_after_answer: false,
+            short_body: false,
         }
     }
 
@@ -113,6 +116,12 @@ impl Event {
 
     pub fn drop_answer_connection(mut self) -> Event {
         self.drop_answer_connection = true;
+        self
+    }
+
+    /// The `next` answer's body is shorter than its Content-Length, then the connection closes.
+    pub fn short_body(mut self) -> Event {
+        self.short_body = true;
         self
     }
 
@@ -430,6 +439,7 @@ fn answer_next(
     };
     state.handed_out.push(event.clone());
     drop(state);
+    let fault = if event.short_body { Some(Fault::ShortBody) } else { fault };
 
     let mut head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n".to_vec();
     if let Some(id) = &event.request_id {
@@ -475,7 +485,7 @@ fn answer_next(
     }
 }
 
-fn write_status(writer: &mut TcpStream, status: u16) -> std::io::Result<()> {
+pub fn write_status(writer: &mut TcpStream, status: u16) -> std::io::Result<()> {
     let body = if (200..300).contains(&status) {
         "{\"status\":\"OK\"}".to_owned()
     } else {
@@ -489,7 +499,7 @@ fn write_status(writer: &mut TcpStream, status: u16) -> std::io::Result<()> {
 }
 
 /// Reads one HTTP/1.1 request; `None` at end of stream or on anything malformed.
-fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<Recorded> {
+pub fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<Recorded> {
     let line = read_line(reader)?;
     let mut parts = line.split(' ');
     let method = parts.next()?.to_owned();
