@@ -122,18 +122,23 @@
 //! plausible time gives a zero [`Context::remaining_time`].
 
 mod api;
+mod chunked;
+mod concurrent;
 mod context;
 mod error;
 mod json;
 mod local;
 mod panic;
 mod runtime;
+mod stream;
 
+pub use concurrent::{run_concurrent, run_concurrent_json};
 pub use context::{Config, Context};
 pub use error::{Error, Result, RuntimeError};
 pub use json::{json, run_json};
 pub use panic::PANIC_ERROR_TYPE;
 pub use runtime::{run, run_init, MAX_RESPONSE_BYTES};
+pub use stream::{run_streaming, ResponseStream, MAX_STREAM_BYTES};
 
 /// The README's examples compile as doc tests, so the README cannot drift from the API.
 #[cfg(doctest)]
