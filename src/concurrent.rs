@@ -27,6 +27,11 @@ use crate::runtime::{serve, TraceEnv};
 /// execution environment may serve.
 const MAX_CONCURRENCY_VAR: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
 
+/// Stack of each slot thread: 8 MiB, the main thread's usual limit, so that a handler (deep
+/// recursion, deeply nested JSON) behaves the same under `run` and `run_concurrent`. Only the
+/// pages a handler touches become resident.
+const SLOT_STACK_BYTES: usize = 8 * 1024 * 1024;
+
 /// Serves up to `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once, each on its own OS thread
 /// with its own connection to the Runtime API.
 ///
@@ -104,6 +109,7 @@ where
             let failures = failures.clone();
             let started = thread::Builder::new()
                 .name(format!("lambda-slot-{slot}"))
+                .stack_size(SLOT_STACK_BYTES)
                 .spawn_scoped(scope, move || {
                     panic::report_to(&api); // the panic hook's state is per thread
                                             // Handler panics are caught inside serve; this catches the runtime's own.

@@ -139,13 +139,10 @@ fn unset_or_one_is_exactly_the_single_loop() {
 fn an_invalid_value_says_so_once_and_serves_one_at_a_time() {
     for bad in ["0", "four", ""] {
         let child = assert_single_loop(&[("AWS_LAMBDA_MAX_CONCURRENCY", bad)]);
-        let stderr = child.stderr();
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(
-            stderr
-                .contains("is not a whole number of at least 1; serving one invocation at a time"),
-            "{stderr}"
+        let stderr = child.wait_for_stderr(
+            "is not a whole number of at least 1; serving one invocation at a time",
         );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
 }
 
@@ -160,14 +157,10 @@ fn plain_run_under_concurrency_serves_one_at_a_time_and_says_so_once() {
     assert!(answers.iter().all(|a| a.path.ends_with("/response")));
     api.wait_for_waiting_next(1);
     assert_eq!(api.most_waiting_next(), 1);
-    let stderr = child.stderr();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains(
-            "AWS_LAMBDA_MAX_CONCURRENCY=4, but this handler is served one invocation at a time"
-        ),
-        "{stderr}"
+    let stderr = child.wait_for_stderr(
+        "AWS_LAMBDA_MAX_CONCURRENCY=4, but this handler is served one invocation at a time",
     );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 #[test]

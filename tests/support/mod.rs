@@ -674,6 +674,23 @@ impl Running {
         self.child.id()
     }
 
+    /// Waits until the child's stderr contains `needle` (it is read by a background thread,
+    /// so a line can arrive a moment after the child wrote it); panics after [`PATIENCE`].
+    pub fn wait_for_stderr(&self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let stderr = self.stderr();
+            if stderr.contains(needle) {
+                return stderr;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stderr never contained {needle:?}: {stderr}"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
