@@ -3,8 +3,8 @@
 //! A custom Lambda runtime is a program named `bootstrap` that asks the Runtime API for the
 //! next event, runs a handler on it, and posts the result back, forever. lambda-loop does
 //! exactly that with one blocking loop and a small blocking HTTP client: no async executor,
-//! no extra threads, a small static binary, and very little work between `exec` and the first
-//! request for an event.
+//! no extra threads (unless [`run_concurrent`] is asked for them), a small static binary, and
+//! very little work between `exec` and the first request for an event.
 //!
 //! ## A handler
 //!
