@@ -205,6 +205,8 @@ mod local;
 mod panic;
 mod runtime;
 mod stream;
+mod sys;
+mod transport;
 
 pub use concurrent::{run_concurrent, run_concurrent_json};
 pub use context::{Config, Context};
