@@ -29,7 +29,7 @@ const ERROR_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error+json";
 const MAX_EVENT_BYTES: u64 = 64 * 1024 * 1024;
 /// Pauses between tries when the Runtime API cannot be reached: a restarting emulator gets a
 /// moment, a dead environment costs well under a second before the process exits.
-const RETRY_PAUSES: [Duration; 3] = [
+pub(crate) const RETRY_PAUSES: [Duration; 3] = [
     Duration::from_millis(20),
     Duration::from_millis(60),
     Duration::from_millis(180),
@@ -153,6 +153,13 @@ impl Api {
         self.post_error(&path, error)
     }
 
+    /// `host:port` and the path every call starts with (`[/prefix]/2018-06-01`), for the
+    /// streamed response post, which is written by hand rather than through ureq.
+    pub fn authority_and_base_path(&self) -> (&str, &str) {
+        let rest = self.base.strip_prefix("http://").unwrap_or(&self.base);
+        rest.split_at(rest.find('/').unwrap_or(rest.len()))
+    }
+
     /// `POST /runtime/init/error`: initialisation failed, before the first `next`. Unlike
     /// the invocation posts, any failure here is returned: the process is about to exit and
     /// its last line should say whether Lambda got the report.
@@ -240,7 +247,7 @@ pub(crate) fn encode_id(request_id: &str) -> String {
 
 /// A header value can't hold control characters (a line break would end the header): those,
 /// and non-ASCII characters, become `_`. The JSON body keeps the exact `errorType`.
-fn header_safe(error_type: &str) -> String {
+pub(crate) fn header_safe(error_type: &str) -> String {
     error_type
         .chars()
         .map(|c| {
@@ -359,6 +366,17 @@ mod tests {
         ] {
             assert!(base_url(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn the_authority_and_base_path_come_from_the_endpoint() {
+        let api = Api::new("http://127.0.0.1:9000/.rt/").unwrap();
+        assert_eq!(
+            api.authority_and_base_path(),
+            ("127.0.0.1:9000", "/.rt/2018-06-01")
+        );
+        let api = Api::new("[::1]:9001").unwrap();
+        assert_eq!(api.authority_and_base_path(), ("[::1]:9001", "/2018-06-01"));
     }
 
     #[test]

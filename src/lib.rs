@@ -3,8 +3,8 @@
 //! A custom Lambda runtime is a program named `bootstrap` that asks the Runtime API for the
 //! next event, runs a handler on it, and posts the result back, forever. lambda-loop does
 //! exactly that with one blocking loop and a small blocking HTTP client: no async executor,
-//! no extra threads, a small static binary, and very little work between `exec` and the first
-//! request for an event.
+//! no extra threads (unless [`run_concurrent`] is asked for them), a small static binary, and
+//! very little work between `exec` and the first request for an event.
 //!
 //! ## A handler
 //!
@@ -60,7 +60,8 @@
 //! 2. `GET /2018-06-01/runtime/invocation/next` blocks, with no timeout, until there is an
 //!    event. Lambda may freeze the whole process while it waits; that is normal.
 //! 3. The answer's headers become a [`Context`] (request id, deadline, ARN, trace id, …) and
-//!    its body is the event. The trace id is also put into `_X_AMZN_TRACE_ID` for X-Ray SDKs.
+//!    its body is the event. The trace id is also put into `_X_AMZN_TRACE_ID` for X-Ray SDKs
+//!    (by the single loop; see [concurrency](#concurrency-run-or-run_concurrent)).
 //! 4. Your handler runs. `Ok(bytes)` is posted to `/runtime/invocation/{id}/response`;
 //!    `Err(error)` to `/runtime/invocation/{id}/error`; a panic is reported as an error too.
 //! 5. Back to 2, on the same kept-alive TCP connection.
@@ -103,6 +104,79 @@
 //! invocation in flight, then the process aborts and Lambda starts a fresh one for the next
 //! event. Either way the caller gets the error.
 //!
+//! ## Response streaming
+//!
+//! A streaming handler writes its response into a [`ResponseStream`], an [`std::io::Write`];
+//! the caller (`InvokeWithResponseStream`, or a function URL in `RESPONSE_STREAM` mode) gets
+//! the bytes while the handler runs, and a 100 MB response never sits in memory:
+//!
+//! ```no_run
+//! use std::io::Write;
+//!
+//! lambda_loop::run_streaming(|event, ctx, out| {
+//!     writeln!(out, "working on {} for {}", event.len(), ctx.request_id)?;
+//!     out.flush()?; // sent now, as one chunk
+//!     for step in 1..=3 {
+//!         writeln!(out, "step {step} done")?;
+//!         out.flush()?;
+//!     }
+//!     Ok(())
+//! })
+//! ```
+//!
+//! - `flush` sends what was written as one HTTP chunk; without flushes the stream sends 64 KiB
+//!   chunks. Memory stays flat: in the test suite a 100 MiB stream peaks under 4 MiB of
+//!   resident memory (`VmHWM` of the debug build, `tests/streaming.rs`).
+//! - Nothing is sent before the first byte: a handler that fails before writing is answered
+//!   with an ordinary `/error` post. Once bytes are out, an `Err` or a panic (with either panic
+//!   strategy) ends the stream with HTTP trailers, `Lambda-Runtime-Function-Error-Type` and
+//!   `Lambda-Runtime-Function-Error-Body` (the error JSON, base64), which Lambda turns into the
+//!   invocation's error.
+//! - Streamed responses are not held to the 6 MB buffered limit but to [`MAX_STREAM_BYTES`]
+//!   (200 MiB). Past it, `write` fails, nothing more is sent, and the stream ends with a
+//!   `Runtime.ResponseTooLarge` error in its trailers, even if the handler ignores the failed
+//!   write and returns `Ok`. (Lambda sends the first 6 MB at full speed and the rest
+//!   bandwidth-limited.)
+//! - For a function URL, start with [`ResponseStream::start_http_response`]: it writes the
+//!   HTTP prelude (status, headers, cookies) before the body.
+//! - In local invoke the stream writes straight to stdout.
+//!
+//! ## Concurrency: `run` or `run_concurrent`
+//!
+//! On Lambda Managed Instances one execution environment serves up to
+//! `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once. [`run_concurrent`] (and
+//! [`run_concurrent_json`]) start that many OS threads, each an independent copy of the same
+//! blocking loop on its own connection; there is no executor and no shared queue. The handler
+//! is shared, so it is `Fn + Sync`:
+//!
+//! ```no_run
+//! use std::sync::Mutex;
+//!
+//! let seen = Mutex::new(Vec::<String>::new()); // shared by every slot
+//! lambda_loop::run_concurrent(move |event, ctx| {
+//!     seen.lock().unwrap().push(ctx.request_id.clone());
+//!     // With N > 1, _X_AMZN_TRACE_ID is never set (it would race): use the context.
+//!     let trace = ctx.xray_trace_id.as_deref().unwrap_or("-");
+//!     Ok(format!("{trace}: {} bytes", event.len()).into_bytes())
+//! })
+//! ```
+//!
+//! | | [`run`] (`FnMut`) | [`run_concurrent`] (`Fn + Sync`) |
+//! |---|---|---|
+//! | variable unset or `1` | one loop | the same one loop |
+//! | `N > 1` | one loop, and one stderr line saying so | N threads, N connections |
+//! | `_X_AMZN_TRACE_ID` | set per invocation | set only when it is one loop |
+//! | a panic (unwind) | reported, the loop goes on | reported, that slot goes on |
+//! | a 500 from the Runtime API | exit 1, one line | exit 1, one line, whichever slot |
+//!
+//! A value that is not a whole number of at least 1 is reported on stderr and served by one
+//! loop. Choose `run` for handlers with mutable state (`FnMut`) or when one invocation at a
+//! time is what the function needs; choose `run_concurrent` when the handler mostly waits on
+//! I/O and its state is shareable. Under `panic = "abort"` a panic in one slot is reported for
+//! its invocation and then ends the process, and with it the other slots' invocations in
+//! flight (Lambda reports those as failed): prefer the unwinding `release` profile with
+//! `run_concurrent`.
+//!
 //! ## Local invoke
 //!
 //! Without `AWS_LAMBDA_RUNTIME_API` the same binary runs the handler once: the event is read
@@ -122,22 +196,33 @@
 //! plausible time gives a zero [`Context::remaining_time`].
 
 mod api;
+mod chunked;
+mod concurrent;
 mod context;
 mod error;
 mod json;
 mod local;
 mod panic;
 mod runtime;
+mod stream;
 mod sys;
 mod transport;
 
+pub use concurrent::{run_concurrent, run_concurrent_json};
 pub use context::{Config, Context};
 pub use error::{Error, Result, RuntimeError};
 pub use json::{json, run_json};
 pub use panic::PANIC_ERROR_TYPE;
 pub use runtime::{run, run_init, MAX_RESPONSE_BYTES};
+pub use stream::{run_streaming, ResponseStream, MAX_STREAM_BYTES};
 
 /// The README's examples compile as doc tests, so the README cannot drift from the API.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The streaming and concurrency README sections (kept in their own file until they are
+/// merged into the README) compile as doc tests too.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/streaming-and-concurrency.md")]
+pub struct StreamingAndConcurrencyDoctests;

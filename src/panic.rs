@@ -70,6 +70,9 @@ fn report_before_abort(error: &Error) {
     let Some(request_id) = IN_FLIGHT.with(|id| id.borrow_mut().take()) else {
         return; // a panic outside any invocation: nothing to answer
     };
+    if crate::stream::end_in_flight_after_panic(error) {
+        return; // a response stream had begun: its trailers carry the error
+    }
     let reporter = REPORTER.with(|reporter| reporter.borrow().clone());
     match reporter {
         Some(api) => {

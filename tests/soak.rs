@@ -60,7 +60,7 @@ fn soak() {
     let (mut warm_hwm, mut warm_fds) = (0, 0);
     let (mut errors, mut panics, mut bytes) = (0u64, 0u64, 0u64);
     loop {
-        let request = read_request(&mut reader, 0).expect("the runtime closed its connection");
+        let request = read_request(&mut reader, 0, usize::MAX).expect("the runtime closed its connection");
         if request.method == "GET" {
             if let Some((id, _)) = &expected {
                 panic!("next asked before invocation {id} was answered");

@@ -144,6 +144,11 @@ pub struct Recorded {
     /// Header names in lower case, in the order received.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Length of the whole body, also when only its start was kept (see
+    /// [`FakeApi::keep_body_bytes`]).
+    pub body_len: usize,
+    /// [`digest`] of the whole body, also when only its start was kept.
+    pub body_digest: u64,
     /// Trailer fields of a chunked body, names in lower case.
     pub trailers: Vec<(String, String)>,
     /// Sizes of the chunks of a chunked body, in order (empty for Content-Length bodies).
@@ -204,6 +209,12 @@ struct State {
     finish_status: u16,
     /// Status for `/runtime/init/error` posts.
     init_error_status: u16,
+    /// `next` calls received and not yet answered.
+    waiting_next: usize,
+    /// The most `next` calls that were waiting at the same time.
+    most_waiting_next: usize,
+    /// Bodies longer than this are recorded by length and digest, and only this many bytes.
+    keep_body_bytes: Option<usize>,
     /// One-shot faults, applied in order at their step.
     faults: Vec<(Step, Fault)>,
 }
@@ -274,6 +285,38 @@ impl FakeApi {
         self.state().init_error_status = status;
     }
 
+    /// Records only the first `bytes` of each body from now on (length and digest stay exact),
+    /// so that a test of a 100 MB stream does not hold 100 MB.
+    pub fn keep_body_bytes(&self, bytes: usize) {
+        self.state().keep_body_bytes = Some(bytes);
+    }
+
+    /// How many `next` calls are waiting for an event right now.
+    pub fn waiting_next(&self) -> usize {
+        self.state().waiting_next
+    }
+
+    /// The most `next` calls that were ever waiting at the same time: how many loops poll
+    /// concurrently (a count, not a timing).
+    pub fn most_waiting_next(&self) -> usize {
+        self.state().most_waiting_next
+    }
+
+    /// Waits until `n` `next` calls are waiting at the same time; panics after [`PATIENCE`].
+    pub fn wait_for_waiting_next(&self, n: usize) {
+        let deadline = Instant::now() + PATIENCE;
+        let mut state = self.state();
+        while state.waiting_next < n {
+            let now = Instant::now();
+            assert!(
+                now < deadline,
+                "timed out waiting for {n} concurrent next calls; {} are waiting",
+                state.waiting_next
+            );
+            state = self.shared.1.wait_timeout(state, deadline - now).unwrap().0;
+        }
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.state().requests.clone()
@@ -331,7 +374,16 @@ impl Drop for FakeApi {
 fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<State>, Condvar)>) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut writer = stream;
-    while let Some(request) = read_request(&mut reader, connection) {
+    loop {
+        let keep = shared
+            .0
+            .lock()
+            .unwrap()
+            .keep_body_bytes
+            .unwrap_or(usize::MAX);
+        let Some(request) = read_request(&mut reader, connection, keep) else {
+            return;
+        };
         let path = request.path.clone();
         let step = step_of(&request);
         let (answer_event, fault) = {
@@ -426,17 +478,22 @@ fn answer_next(
 ) -> std::io::Result<()> {
     let (lock, condvar) = &**shared;
     let mut state = lock.lock().unwrap();
+    state.waiting_next += 1;
+    state.most_waiting_next = state.most_waiting_next.max(state.waiting_next);
+    condvar.notify_all();
     let event = loop {
         if let Some(event) = state.events.pop_front() {
             break event;
         }
         if state.finished {
+            state.waiting_next -= 1;
             let status = state.finish_status;
             drop(state);
             return write_status(writer, status);
         }
         state = condvar.wait(state).unwrap();
     };
+    state.waiting_next -= 1;
     state.handed_out.push(event.clone());
     drop(state);
     let fault = if event.short_body { Some(Fault::ShortBody) } else { fault };
@@ -499,7 +556,11 @@ pub fn write_status(writer: &mut TcpStream, status: u16) -> std::io::Result<()> 
 }
 
 /// Reads one HTTP/1.1 request; `None` at end of stream or on anything malformed.
-pub fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<Recorded> {
+pub fn read_request(
+    reader: &mut BufReader<TcpStream>,
+    connection: usize,
+    keep: usize,
+) -> Option<Recorded> {
     let line = read_line(reader)?;
     let mut parts = line.split(' ');
     let method = parts.next()?.to_owned();
@@ -510,6 +571,8 @@ pub fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Opt
         path,
         headers,
         body: Vec::new(),
+        body_len: 0,
+        body_digest: Digest::new().finish(),
         trailers: Vec::new(),
         chunk_sizes: Vec::new(),
         connection,
@@ -518,6 +581,7 @@ pub fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Opt
         .header("transfer-encoding")
         .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
     {
+        let mut body = BodySink::new(keep);
         loop {
             let size_line = read_line(reader)?;
             let size_hex = size_line.split(';').next()?.trim();
@@ -525,21 +589,86 @@ pub fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Opt
             if size == 0 {
                 break;
             }
-            let start = recorded.body.len();
-            recorded.body.resize(start + size, 0);
-            reader.read_exact(&mut recorded.body[start..]).ok()?;
+            body.read(reader, size)?;
             recorded.chunk_sizes.push(size);
             if !read_line(reader)?.is_empty() {
                 return None; // chunk data must end with CRLF
             }
         }
+        (recorded.body, recorded.body_len, recorded.body_digest) = body.finish();
         recorded.trailers = read_fields(reader)?;
     } else if let Some(length) = recorded.header("content-length") {
         let length: usize = length.trim().parse().ok()?;
-        recorded.body = vec![0; length];
-        reader.read_exact(&mut recorded.body).ok()?;
+        let mut body = BodySink::new(keep);
+        body.read(reader, length)?;
+        (recorded.body, recorded.body_len, recorded.body_digest) = body.finish();
     }
     Some(recorded)
+}
+
+/// FNV-1a, 64 bits: enough to tell two long bodies apart without keeping them.
+pub struct Digest(u64);
+
+impl Digest {
+    pub fn new() -> Digest {
+        Digest(0xcbf2_9ce4_8422_2325)
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The digest of `bytes`.
+pub fn digest(bytes: &[u8]) -> u64 {
+    let mut digest = Digest::new();
+    digest.update(bytes);
+    digest.finish()
+}
+
+/// A request body as it arrives: its first `keep` bytes, its length and its digest.
+struct BodySink {
+    kept: Vec<u8>,
+    keep: usize,
+    len: usize,
+    digest: Digest,
+}
+
+impl BodySink {
+    fn new(keep: usize) -> BodySink {
+        BodySink {
+            kept: Vec::new(),
+            keep,
+            len: 0,
+            digest: Digest::new(),
+        }
+    }
+
+    /// Reads exactly `size` bytes of body.
+    fn read(&mut self, reader: &mut BufReader<TcpStream>, size: usize) -> Option<()> {
+        let mut left = size;
+        let mut scratch = vec![0; size.min(64 * 1024)];
+        while left > 0 {
+            let piece = &mut scratch[..left.min(64 * 1024)];
+            reader.read_exact(piece).ok()?;
+            self.digest.update(piece);
+            let room = self.keep.saturating_sub(self.kept.len());
+            self.kept.extend_from_slice(&piece[..piece.len().min(room)]);
+            self.len += piece.len();
+            left -= piece.len();
+        }
+        Some(())
+    }
+
+    fn finish(self) -> (Vec<u8>, usize, u64) {
+        (self.kept, self.len, self.digest.finish())
+    }
 }
 
 /// Header (or trailer) fields up to the empty line; names lower-cased.
@@ -665,6 +794,23 @@ impl Running {
         self.child.id()
     }
 
+    /// Waits until the child's stderr contains `needle` (it is read by a background thread,
+    /// so a line can arrive a moment after the child wrote it); panics after [`PATIENCE`].
+    pub fn wait_for_stderr(&self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let stderr = self.stderr();
+            if stderr.contains(needle) {
+                return stderr;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stderr never contained {needle:?}: {stderr}"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
@@ -758,4 +904,37 @@ pub fn spawn(program: &Path, api: &FakeApi, extra: &[(&str, &str)]) -> Running {
 /// Starts example `name` (debug build) against `api`.
 pub fn spawn_example(name: &str, api: &FakeApi, extra: &[(&str, &str)]) -> Running {
     spawn(&example(name), api, extra)
+}
+
+/// Decodes standard base64 (with padding), independently of the runtime's encoder; `None`
+/// for anything that is not valid base64.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if text.len() % 4 != 0 {
+        return None;
+    }
+    let mut decoded = Vec::new();
+    for quad in text.as_bytes().chunks(4) {
+        let padding = quad.iter().rev().take_while(|&&c| c == b'=').count();
+        let mut bits: u32 = 0;
+        for &c in &quad[..4 - padding] {
+            let value = ALPHABET.iter().position(|&a| a == c)? as u32;
+            bits = (bits << 6) | value;
+        }
+        bits <<= 6 * padding as u32;
+        let bytes = bits.to_be_bytes();
+        decoded.extend_from_slice(&bytes[1..4 - padding]);
+    }
+    Some(decoded)
+}
+
+/// The peak resident memory (`VmHWM`) of a running process, in KiB, from `/proc`.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"));
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmHWM in /proc/{pid}/status"))
 }
