@@ -262,17 +262,26 @@ fn check_post(
                 200..=299 => Ok(()),
                 500.. => Err(RuntimeError::Status { call, status }),
                 410 => {
-                    eprintln!("lambda-loop: {call} answered 410: the invocation had already timed out; going on");
+                    crate::logger::runtime_line!(
+                        Warn,
+                        "{call} answered 410: the invocation had already timed out; going on"
+                    );
                     Ok(())
                 }
                 _ => {
-                    eprintln!("lambda-loop: {call} answered {status}; the answer was not accepted; going on");
+                    crate::logger::runtime_line!(
+                        Error,
+                        "{call} answered {status}; the answer was not accepted; going on"
+                    );
                     Ok(())
                 }
             }
         }
         Err(error) => {
-            eprintln!("lambda-loop: {call} failed ({error}); going on to the next event");
+            crate::logger::runtime_line!(
+                Error,
+                "{call} failed ({error}); going on to the next event"
+            );
             Ok(())
         }
     }

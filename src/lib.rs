@@ -126,6 +126,7 @@ mod context;
 mod error;
 mod json;
 mod local;
+pub mod logger;
 mod panic;
 mod runtime;
 

@@ -43,7 +43,7 @@ where
         local::invoke_once(config, init)
     };
     let Err(failure) = start(endpoint, config, init);
-    eprintln!("lambda-loop: {failure}; exiting");
+    crate::logger::runtime_line!(Error, "{failure}; exiting");
     exit(1)
 }
 
