@@ -135,7 +135,7 @@ impl Api {
 }
 
 /// `http://host:port[/prefix]/2018-06-01` from the value of `AWS_LAMBDA_RUNTIME_API`.
-fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
+pub(crate) fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
     let bad = |reason| RuntimeError::BadEndpoint {
         value: endpoint.to_owned(),
         reason,

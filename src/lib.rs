@@ -124,17 +124,21 @@
 mod api;
 mod context;
 mod error;
+mod extension;
 mod json;
 mod local;
 pub mod logger;
 mod panic;
 mod runtime;
+mod shutdown;
+mod sys;
 
 pub use context::{Config, Context};
 pub use error::{Error, Result, RuntimeError};
 pub use json::{json, run_json};
 pub use panic::PANIC_ERROR_TYPE;
 pub use runtime::{run, run_init, MAX_RESPONSE_BYTES};
+pub use shutdown::on_shutdown;
 
 /// The README's examples compile as doc tests, so the README cannot drift from the API.
 #[cfg(doctest)]
