@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::context::{Config, Context};
 use crate::error::{Error, RuntimeError};
+use crate::logger::runtime_line;
 use crate::transport::LoopbackConnector;
 
 /// The API version every path starts with.
@@ -197,7 +198,7 @@ impl Api {
 }
 
 /// `http://host:port[/prefix]/2018-06-01` from the value of `AWS_LAMBDA_RUNTIME_API`.
-fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
+pub(crate) fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
     let bad = |reason| RuntimeError::BadEndpoint {
         value: endpoint.to_owned(),
         reason,
@@ -308,7 +309,10 @@ fn check_post(
     let mut response = match answer {
         Ok(response) => response,
         Err(error) => {
-            eprintln!("lambda-loop: POST {path} failed ({error}); going on to the next event");
+            runtime_line!(
+                Error,
+                "POST {path} failed ({error}); going on to the next event"
+            );
             return Ok(());
         }
     };
@@ -322,12 +326,16 @@ fn check_post(
             status,
         }),
         410 => {
-            eprintln!("lambda-loop: POST {path} answered 410: the invocation had already timed out; going on");
+            runtime_line!(
+                Warn,
+                "POST {path} answered 410: the invocation had already timed out; going on"
+            );
             Ok(())
         }
         status => {
-            eprintln!(
-                "lambda-loop: POST {path} answered {status}; the answer was not accepted; going on"
+            runtime_line!(
+                Error,
+                "POST {path} answered {status}; the answer was not accepted; going on"
             );
             Ok(())
         }

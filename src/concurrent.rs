@@ -20,6 +20,7 @@ use crate::api::Api;
 use crate::context::{Config, Context};
 use crate::error::Result;
 use crate::json::{parse_event, serialize_reply};
+use crate::logger::runtime_line;
 use crate::panic;
 use crate::runtime::{serve, TraceEnv};
 
@@ -70,7 +71,7 @@ where
     let slots = match max_concurrency(std::env::var_os(MAX_CONCURRENCY_VAR).as_deref()) {
         Ok(slots) => slots,
         Err(reason) => {
-            eprintln!("lambda-loop: {reason}; serving one invocation at a time");
+            runtime_line!(Warn, "{reason}; serving one invocation at a time");
             1
         }
     };
@@ -135,7 +136,7 @@ where
 
 /// One line on stderr, exit code 1; from the main thread only, so there is exactly one line.
 fn exit_with(failure: &str) -> ! {
-    eprintln!("lambda-loop: {failure}; exiting");
+    runtime_line!(Error, "{failure}; exiting");
     exit(1)
 }
 
@@ -156,9 +157,7 @@ fn max_concurrency(value: Option<&OsStr>) -> Result<usize, String> {
 /// invocation at a time (it is still correct, only slower).
 pub(crate) fn note_single_loop() {
     if let Ok(slots @ 2..) = max_concurrency(std::env::var_os(MAX_CONCURRENCY_VAR).as_deref()) {
-        eprintln!(
-            "lambda-loop: {MAX_CONCURRENCY_VAR}={slots}, but this handler is served one invocation at a time; run_concurrent serves {slots} at once"
-        );
+        runtime_line!(Warn, "{MAX_CONCURRENCY_VAR}={slots}, but this handler is served one invocation at a time; run_concurrent serves {slots} at once");
     }
 }
 

@@ -189,6 +189,52 @@
 //! {"message":"Hello, Ada!"}
 //! ```
 //!
+//! ## Operating a function: logs, shutdown, several handlers
+//!
+//! Three optional parts, each linked into a binary only when its `main` calls it.
+//!
+//! **Logging the way Lambda reads it.** [`logger::init`] installs a backend for the
+//! [`log`](https://docs.rs/log) crate. With the function's log format set to JSON
+//! (`AWS_LAMBDA_LOG_FORMAT=JSON`) each record becomes one JSON line on stdout with
+//! `timestamp`, `level`, `requestId` (of the invocation in flight), `message` and `logger`;
+//! otherwise a plain tab-separated line with the same facts. `AWS_LAMBDA_LOG_LEVEL` sets the
+//! level. With JSON, the runtime's own lines on stderr are JSON too.
+//!
+//! ```no_run
+//! lambda_loop::logger::init();
+//! log::info!("cold start");
+//! lambda_loop::run(|event, _ctx| {
+//!     log::info!("got {} bytes", event.len()); // carries this invocation's requestId
+//!     Ok(event.to_vec())
+//! })
+//! ```
+//!
+//! **Graceful shutdown.** [`on_shutdown`] registers the runtime as an internal Lambda
+//! extension, which is what makes Lambda send SIGTERM before it ends the environment; a thread
+//! waiting in `sigwait` then runs the hook, and the process exits 0. Call it first in `main`.
+//!
+//! ```no_run
+//! lambda_loop::on_shutdown(|| eprintln!("flushing before the environment ends"));
+//! lambda_loop::run(|event, _ctx| Ok(event.to_vec()))
+//! ```
+//!
+//! **Several handlers in one binary.** [`run_named`] picks a handler out of a table by the
+//! function's Handler setting (`_HANDLER`); an unknown name is an init error that lists the
+//! known ones.
+//!
+//! ```no_run
+//! fn upper(event: &[u8], _ctx: lambda_loop::Context) -> lambda_loop::Result<Vec<u8>> {
+//!     Ok(event.to_ascii_uppercase())
+//! }
+//! fn length(text: String, _ctx: lambda_loop::Context) -> lambda_loop::Result<usize> {
+//!     Ok(text.len())
+//! }
+//! lambda_loop::run_named(&[
+//!     ("upper", upper),
+//!     ("length", |event, ctx| lambda_loop::json(length)(event, ctx)), // typed JSON
+//! ])
+//! ```
+//!
 //! ## Emulators
 //!
 //! `AWS_LAMBDA_RUNTIME_API` may also be `http://host:port/prefix` (cargo-lambda's emulator);
@@ -200,10 +246,14 @@ mod chunked;
 mod concurrent;
 mod context;
 mod error;
+mod extension;
 mod json;
 mod local;
+pub mod logger;
+mod named;
 mod panic;
 mod runtime;
+mod shutdown;
 mod stream;
 mod sys;
 mod transport;
@@ -212,9 +262,16 @@ pub use concurrent::{run_concurrent, run_concurrent_json};
 pub use context::{Config, Context};
 pub use error::{Error, Result, RuntimeError};
 pub use json::{json, run_json};
+pub use named::{run_named, HandlerFn, HANDLER_NOT_FOUND};
 pub use panic::PANIC_ERROR_TYPE;
 pub use runtime::{run, run_init, MAX_RESPONSE_BYTES};
+pub use shutdown::on_shutdown;
 pub use stream::{run_streaming, ResponseStream, MAX_STREAM_BYTES};
+
+/// The operations sections (to be merged into the README) compile as doc tests too.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/operations.md")]
+pub struct OperationsDoctests;
 
 /// The README's examples compile as doc tests, so the README cannot drift from the API.
 #[cfg(doctest)]

@@ -44,7 +44,7 @@ where
     };
     concurrent::note_single_loop();
     let Err(failure) = start(endpoint, config, init);
-    eprintln!("lambda-loop: {failure}; exiting");
+    crate::logger::runtime_line!(Error, "{failure}; exiting");
     exit(1)
 }
 

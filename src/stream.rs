@@ -19,6 +19,7 @@ use crate::api::{encode_id, Api, Invocation};
 use crate::chunked::{self, ChunkedWriter};
 use crate::context::{Config, Context};
 use crate::error::{Error, Result, RuntimeError};
+use crate::logger::runtime_line;
 use crate::{concurrent, local, panic, runtime};
 
 /// Lambda's limit for a streamed response: 200 MiB (209,715,200 bytes). A [`ResponseStream`]
@@ -85,7 +86,7 @@ where
         serve_streaming(&api, config, handler)
     });
     let Err(failure) = outcome;
-    eprintln!("lambda-loop: {failure}; exiting");
+    runtime_line!(Error, "{failure}; exiting");
     exit(1)
 }
 
@@ -265,8 +266,9 @@ impl ResponseStream {
         match state.end(error.as_ref()) {
             Ended::Answered(status) => judge_answer(call, status),
             Ended::NothingSent(detail) => {
-                eprintln!(
-                    "lambda-loop: {call} could not be sent ({detail}); reporting an error instead"
+                runtime_line!(
+                    Error,
+                    "{call} could not be sent ({detail}); reporting an error instead"
                 );
                 let error = error.unwrap_or_else(|| {
                     Error::new(
@@ -277,8 +279,9 @@ impl ResponseStream {
                 api.fail(request_id, &error)
             }
             Ended::Lost(detail) => {
-                eprintln!(
-                    "lambda-loop: {call} failed part way ({detail}); going on to the next event"
+                runtime_line!(
+                    Error,
+                    "{call} failed part way ({detail}); going on to the next event"
                 );
                 Ok(())
             }
@@ -477,14 +480,16 @@ fn judge_answer(call: String, status: u16) -> Result<(), RuntimeError> {
         200..=299 => Ok(()),
         500.. => Err(RuntimeError::Status { call, status }),
         410 => {
-            eprintln!(
-                "lambda-loop: {call} answered 410: the invocation had already timed out; going on"
+            runtime_line!(
+                Warn,
+                "{call} answered 410: the invocation had already timed out; going on"
             );
             Ok(())
         }
         _ => {
-            eprintln!(
-                "lambda-loop: {call} answered {status}; the answer was not accepted; going on"
+            runtime_line!(
+                Error,
+                "{call} answered {status}; the answer was not accepted; going on"
             );
             Ok(())
         }
@@ -516,8 +521,9 @@ pub(crate) fn end_in_flight_after_panic(error: &Error) -> bool {
         Ended::NothingSent(detail) | Ended::Lost(detail) => Err(detail),
     };
     if let Err(detail) = outcome {
-        eprintln!(
-            "lambda-loop: the panic could not be reported in the trailers of {call}: {detail}"
+        runtime_line!(
+            Error,
+            "the panic could not be reported in the trailers of {call}: {detail}"
         );
     }
     true

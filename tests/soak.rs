@@ -26,29 +26,47 @@ fn event_for(n: u64) -> Vec<u8> {
         13 | 57 => vec![b'k'; 64 * 1024],
         _ => {
             let size = [64, 256, 1024, 4096][(n % 4) as usize];
-            (0..size).map(|i| b'a' + ((n + i as u64) % 26) as u8).collect()
+            (0..size)
+                .map(|i| b'a' + ((n + i as u64) % 26) as u8)
+                .collect()
         }
     }
 }
 
 fn status_field(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
-    let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_else(|| panic!("no {field}"));
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .unwrap_or_else(|| panic!("no {field}"));
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).expect("read /proc fd").count()
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("read /proc fd")
+        .count()
 }
 
 #[test]
 #[ignore = "long: run with --ignored (SOAK_INVOCATIONS sets the size)"]
 fn soak() {
-    let total: u64 = std::env::var("SOAK_INVOCATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_INVOCATIONS);
-    assert!(total > WARM_UP, "SOAK_INVOCATIONS must be more than the {WARM_UP} warm-up invocations");
+    let total: u64 = std::env::var("SOAK_INVOCATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_INVOCATIONS);
+    assert!(
+        total > WARM_UP,
+        "SOAK_INVOCATIONS must be more than the {WARM_UP} warm-up invocations"
+    );
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let mut child = spawn_with_env(&example("fail"), &[], &[("AWS_LAMBDA_RUNTIME_API", &addr)], None);
+    let mut child = spawn_with_env(
+        &example("fail"),
+        &[],
+        &[("AWS_LAMBDA_RUNTIME_API", &addr)],
+        None,
+    );
     let pid = child.pid();
 
     // A single-purpose fake: events are generated, answers checked, nothing is kept.
@@ -60,7 +78,8 @@ fn soak() {
     let (mut warm_hwm, mut warm_fds) = (0, 0);
     let (mut errors, mut panics, mut bytes) = (0u64, 0u64, 0u64);
     loop {
-        let request = read_request(&mut reader, 0, usize::MAX).expect("the runtime closed its connection");
+        let request =
+            read_request(&mut reader, 0, usize::MAX).expect("the runtime closed its connection");
         if request.method == "GET" {
             if let Some((id, _)) = &expected {
                 panic!("next asked before invocation {id} was answered");
@@ -80,28 +99,52 @@ fn soak() {
             expected = Some((n, event));
             continue;
         }
-        let (id, event) = expected.take().expect("a post with no invocation in flight");
+        let (id, event) = expected
+            .take()
+            .expect("a post with no invocation in flight");
         let body = request.body.as_slice();
         match event.as_slice() {
             b"custom" => {
-                assert_eq!(request.path, format!("/2018-06-01/runtime/invocation/id-{id}/error"));
-                assert_eq!(request.header("lambda-runtime-function-error-type"), Some("CustomError"));
+                assert_eq!(
+                    request.path,
+                    format!("/2018-06-01/runtime/invocation/id-{id}/error")
+                );
+                assert_eq!(
+                    request.header("lambda-runtime-function-error-type"),
+                    Some("CustomError")
+                );
                 errors += 1;
             }
             b"panic" => {
-                assert_eq!(request.path, format!("/2018-06-01/runtime/invocation/id-{id}/error"));
-                assert_eq!(request.header("lambda-runtime-function-error-type"), Some("Runtime.Panic"));
+                assert_eq!(
+                    request.path,
+                    format!("/2018-06-01/runtime/invocation/id-{id}/error")
+                );
+                assert_eq!(
+                    request.header("lambda-runtime-function-error-type"),
+                    Some("Runtime.Panic")
+                );
                 panics += 1;
             }
             _ => {
-                assert_eq!(request.path, format!("/2018-06-01/runtime/invocation/id-{id}/response"));
-                assert!(body == event.as_slice(), "invocation {id}: the echo differs");
+                assert_eq!(
+                    request.path,
+                    format!("/2018-06-01/runtime/invocation/id-{id}/response")
+                );
+                assert!(
+                    body == event.as_slice(),
+                    "invocation {id}: the echo differs"
+                );
                 bytes += body.len() as u64;
             }
         }
         write_status(&mut writer, 202).unwrap();
     }
-    let (end_hwm, end_rss, end_fds) = (status_field(pid, "VmHWM:"), status_field(pid, "VmRSS:"), open_fds(pid));
+    let (end_hwm, end_rss, end_fds) = (
+        status_field(pid, "VmHWM:"),
+        status_field(pid, "VmRSS:"),
+        open_fds(pid),
+    );
     assert_eq!(child.wait().code(), Some(1));
 
     println!(
@@ -109,6 +152,9 @@ fn soak() {
          peak RSS after warm-up {warm_hwm} KiB, at the end {end_hwm} KiB (RSS {end_rss} KiB); open fds {warm_fds} -> {end_fds}",
         bytes / (1024 * 1024)
     );
-    assert!(end_hwm * 100 < warm_hwm * 101, "peak RSS grew by 1 % or more: {warm_hwm} -> {end_hwm} KiB");
+    assert!(
+        end_hwm * 100 < warm_hwm * 101,
+        "peak RSS grew by 1 % or more: {warm_hwm} -> {end_hwm} KiB"
+    );
     assert_eq!(warm_fds, end_fds, "file descriptors leaked");
 }

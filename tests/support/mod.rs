@@ -217,7 +217,16 @@ struct State {
     keep_body_bytes: Option<usize>,
     /// One-shot faults, applied in order at their step.
     faults: Vec<(Step, Fault)>,
+    /// Status for `POST /2020-01-01/extension/register` (default 200).
+    register_status: u16,
 }
+
+/// The identifier the fake hands out to a registered extension.
+pub const EXTENSION_IDENTIFIER: &str = "fake-extension-7c1f";
+/// Path of the Extensions API's register call.
+pub const REGISTER_PATH: &str = "/2020-01-01/extension/register";
+/// Path of the Extensions API's event/next call.
+pub const EVENT_NEXT_PATH: &str = "/2020-01-01/extension/event/next";
 
 /// The fake Runtime API. Dropping it stops answering (`next` gets 500).
 pub struct FakeApi {
@@ -234,6 +243,7 @@ impl FakeApi {
             Mutex::new(State {
                 finish_status: 500,
                 init_error_status: 202,
+                register_status: 200,
                 ..State::default()
             }),
             Condvar::new(),
@@ -317,6 +327,11 @@ impl FakeApi {
         }
     }
 
+    /// Status for extension registrations (default 200, with an identifier header).
+    pub fn set_register_status(&self, status: u16) {
+        self.state().register_status = status;
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.state().requests.clone()
@@ -386,6 +401,10 @@ fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<Sta
         };
         let path = request.path.clone();
         let step = step_of(&request);
+        let extension_name = request.header("lambda-extension-name").map(str::to_owned);
+        let extension_id = request
+            .header("lambda-extension-identifier")
+            .map(str::to_owned);
         let (answer_event, fault) = {
             let (lock, condvar) = &*shared;
             let mut state = lock.lock().unwrap();
@@ -411,6 +430,12 @@ fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<Sta
         }
         let fault = fault.filter(|f| !matches!(f, Fault::Stall(_)));
         let written = match (step, fault) {
+            _ if path.ends_with(REGISTER_PATH) => {
+                answer_register(&mut writer, &shared, extension_name.as_deref())
+            }
+            _ if path.ends_with(EVENT_NEXT_PATH) => {
+                answer_extension_next(&mut writer, &shared, extension_id.as_deref())
+            }
             (_, Some(Fault::CloseBeforeAnswer)) => {
                 let _ = writer.shutdown(Shutdown::Both);
                 return;
@@ -496,7 +521,11 @@ fn answer_next(
     state.waiting_next -= 1;
     state.handed_out.push(event.clone());
     drop(state);
-    let fault = if event.short_body { Some(Fault::ShortBody) } else { fault };
+    let fault = if event.short_body {
+        Some(Fault::ShortBody)
+    } else {
+        fault
+    };
 
     let mut head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n".to_vec();
     if let Some(id) = &event.request_id {
@@ -540,6 +569,45 @@ fn answer_next(
         writer.write_all(&head)?;
         writer.write_all(&event.body)
     }
+}
+
+/// `POST /2020-01-01/extension/register`: 200 with an identifier for a named extension, 400
+/// without a name, or the status set with [`FakeApi::set_register_status`].
+fn answer_register(
+    writer: &mut TcpStream,
+    shared: &Arc<(Mutex<State>, Condvar)>,
+    name: Option<&str>,
+) -> std::io::Result<()> {
+    let status = shared.0.lock().unwrap().register_status;
+    if name.is_none_or(str::is_empty) || status != 200 {
+        return write_status(writer, if status == 200 { 400 } else { status });
+    }
+    let body =
+        r#"{"functionName":"test-function","functionVersion":"$LATEST","handler":"bootstrap"}"#;
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: {EXTENSION_IDENTIFIER}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    writer.write_all(answer.as_bytes())
+}
+
+/// `GET /2020-01-01/extension/event/next`: 403 without the identifier; otherwise blocks, as
+/// Lambda does for an internal extension, until the fake is finished (then 500).
+fn answer_extension_next(
+    writer: &mut TcpStream,
+    shared: &Arc<(Mutex<State>, Condvar)>,
+    identifier: Option<&str>,
+) -> std::io::Result<()> {
+    if identifier != Some(EXTENSION_IDENTIFIER) {
+        return write_status(writer, 403);
+    }
+    let (lock, condvar) = &**shared;
+    let mut state = lock.lock().unwrap();
+    while !state.finished {
+        state = condvar.wait(state).unwrap();
+    }
+    drop(state);
+    write_status(writer, 500)
 }
 
 pub fn write_status(writer: &mut TcpStream, status: u16) -> std::io::Result<()> {
