@@ -337,19 +337,22 @@ smoke_run() {
     output_file=$(mktemp)
     status=0
     # shellcheck disable=SC2086 # $runner is empty or one word
-    env -u AWS_LAMBDA_RUNTIME_API timeout 30 $runner "$@" <<<"$smoke_event" \
-        >"$output_file" 2>&1 || status=$?
+    printf '%s' "$smoke_event" | env -u AWS_LAMBDA_RUNTIME_API timeout 30 $runner "$@" \
+        >"$output_file" 2>"$output_file.err" || status=$?
     if ((status == 0)); then
-        echo "ok${runner:+ ($runner)}"
+        # The start of the response, printable, so the table shows what the binary answered.
+        local response
+        response=$(LC_ALL=C tr -c '[:print:]' '?' <"$output_file" | head -c 40)
+        echo "ok${runner:+ ($runner)}: $response"
     else
         {
             echo "build.sh: smoke test of $label failed (exit $status); its output:"
-            head -c 2000 "$output_file"
+            head -c 2000 "$output_file.err"
             echo
         } >&2
         echo "FAILED (exit $status)"
     fi
-    rm -f "$output_file"
+    rm -f "$output_file" "$output_file.err"
 }
 
 smoke_zip() { # $1 = arch, $2 = zip, $3 = label, rest = the binaries to invoke
