@@ -224,8 +224,18 @@ done
 # --target). Static non-PIE executables: no PT_INTERP, no dynamic section, nothing to
 # relocate at start. Local paths are remapped, longest last so the most specific wins.
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
-remaps=$(printf '%s\n' "$sysroot=/rustc-sysroot" "$cargo_home=/cargo" \
-    "$workspace_root=/src" "$target_dir=/target" | awk '{ print length($0) "\t" $0 }' |
+remap_list=("$sysroot=/rustc-sysroot" "$cargo_home=/cargo" "$workspace_root=/src"
+    "$target_dir=/target")
+# Path dependencies outside the workspace (`lambda-loop = { path = "../lambda-loop" }`):
+# each becomes /path-dependency/<its directory name>.
+all_metadata=$(cargo metadata --format-version 1 --manifest-path "$manifest_path") ||
+    die "cargo metadata failed for $manifest_path (its output is above)"
+while IFS= read -r url; do
+    printf -v dependency_dir '%b' "${url//%/\\x}" # file URLs percent-encode
+    [[ $dependency_dir == "$workspace_root" || $dependency_dir == "$workspace_root"/* ]] && continue
+    remap_list+=("$dependency_dir=/path-dependency/${dependency_dir##*/}")
+done < <(grep -o 'path+file://[^"#) ]*' <<<"$all_metadata" | sed 's|^path+file://||' | sort -u)
+remaps=$(printf '%s\n' "${remap_list[@]}" | awk '{ print length($0) "\t" $0 }' |
     sort -n | cut -f2-)
 target_flags=(-C relocation-model=static -C target-feature=+crt-static)
 while IFS= read -r remap; do target_flags+=("--remap-path-prefix=$remap"); done <<<"$remaps"
