@@ -102,7 +102,9 @@ fn run_builds() -> Result<Builds, String> {
     let (main_table, launcher_table, copy_table) = (main_table?, launcher_table?, copy_table?);
     // The copy's target dir is large and never reused.
     let _ = fs::remove_dir_all(&copy_target);
-    assert!(launcher_table.contains("echo=ok"), "{launcher_table}");
+    if !launcher_table.contains("echo=ok") || !launcher_table.contains("hello_json=ok") {
+        return Err(format!("the launcher zip's smoke test failed:\n{launcher_table}"));
+    }
 
     Ok(Builds {
         main_out,
