@@ -103,7 +103,9 @@ fn run_builds() -> Result<Builds, String> {
     // The copy's target dir is large and never reused.
     let _ = fs::remove_dir_all(&copy_target);
     if !launcher_table.contains("echo=ok") || !launcher_table.contains("hello_json=ok") {
-        return Err(format!("the launcher zip's smoke test failed:\n{launcher_table}"));
+        return Err(format!(
+            "the launcher zip's smoke test failed:\n{launcher_table}"
+        ));
     }
 
     Ok(Builds {
