@@ -61,13 +61,11 @@ where
     panic::report_to(&api);
     match init(config) {
         Ok(handler) => serve(&api, config, handler),
-        Err(error) => {
-            api.init_fail(&error)?;
-            Err(RuntimeError::Init {
-                error_type: error.error_type().to_owned(),
-                message: error.message().to_owned(),
-            })
-        }
+        Err(error) => Err(RuntimeError::Init {
+            error_type: error.error_type().to_owned(),
+            message: error.message().to_owned(),
+            unreported: api.init_fail(&error).err(),
+        }),
     }
 }
 

@@ -19,6 +19,30 @@ use std::time::{Duration, Instant};
 /// are slow and shared; it only turns a hang into a clear failure.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
+/// A step of the protocol where a fault can be injected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Next,
+    Response,
+    Error,
+    InitError,
+}
+
+/// What the fake does wrong, once, at a step.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Reads the request, then closes the connection without a byte of answer.
+    CloseBeforeAnswer,
+    /// Sends the status line and headers (announcing a body), then closes.
+    CloseAfterHeaders,
+    /// Sends a body shorter than its Content-Length, then closes.
+    ShortBody,
+    /// Waits this long, then answers normally.
+    Stall(Duration),
+    /// Answers with this status (for `next`: instead of an event, which stays queued).
+    Status(u16),
+}
+
 /// One scripted event, answered to a `GET .../invocation/next`.
 #[derive(Clone, Debug)]
 pub struct Event {
@@ -60,6 +84,12 @@ impl Event {
     /// Adds (or replaces) a header of the `next` answer.
     pub fn header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Event {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Adds a header line even if the name is already there (a duplicate header).
+    pub fn extra_header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Event {
         self.headers.push((name.to_owned(), value.into()));
         self
     }
@@ -165,6 +195,8 @@ struct State {
     finish_status: u16,
     /// Status for `/runtime/init/error` posts.
     init_error_status: u16,
+    /// One-shot faults, applied in order at their step.
+    faults: Vec<(Step, Fault)>,
 }
 
 /// The fake Runtime API. Dropping it stops answering (`next` gets 500).
@@ -221,6 +253,11 @@ impl FakeApi {
     pub fn finish(&self) {
         self.state().finished = true;
         self.shared.1.notify_all();
+    }
+
+    /// Makes the next request at `step` meet `fault` (once).
+    pub fn inject(&self, step: Step, fault: Fault) {
+        self.state().faults.push((step, fault));
     }
 
     /// Status for `/runtime/init/error` posts (default 202).
@@ -287,13 +324,17 @@ fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<Sta
     let mut writer = stream;
     while let Some(request) = read_request(&mut reader, connection) {
         let path = request.path.clone();
-        let method = request.method.clone();
-        let answer_event = {
+        let step = step_of(&request);
+        let (answer_event, fault) = {
             let (lock, condvar) = &*shared;
             let mut state = lock.lock().unwrap();
             state.requests.push(request);
             condvar.notify_all();
-            state
+            let fault = step.and_then(|step| {
+                let index = state.faults.iter().position(|(s, _)| *s == step)?;
+                Some(state.faults.remove(index).1)
+            });
+            let event = state
                 .handed_out
                 .iter()
                 .find(|e| {
@@ -301,15 +342,37 @@ fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<Sta
                         path.starts_with(&format!("/2018-06-01/runtime/invocation/{id}/"))
                     })
                 })
-                .cloned()
+                .cloned();
+            (event, fault)
         };
-        let written = if method == "GET" && path.ends_with("/runtime/invocation/next") {
-            answer_next(&mut writer, &shared)
-        } else if path.ends_with("/runtime/init/error") {
-            let status = shared.0.lock().unwrap().init_error_status;
-            write_status(&mut writer, status)
-        } else if method == "POST" && path.contains("/runtime/invocation/") {
-            match answer_event {
+        if let Some(Fault::Stall(pause)) = fault {
+            thread::sleep(pause);
+        }
+        let fault = fault.filter(|f| !matches!(f, Fault::Stall(_)));
+        let written = match (step, fault) {
+            (_, Some(Fault::CloseBeforeAnswer)) => {
+                let _ = writer.shutdown(Shutdown::Both);
+                return;
+            }
+            (Some(Step::Next), Some(Fault::Status(status))) => write_status(&mut writer, status),
+            (Some(Step::Next), fault) => answer_next(&mut writer, &shared, fault),
+            (Some(_), Some(Fault::Status(status))) => write_status(&mut writer, status),
+            (Some(_), Some(Fault::CloseAfterHeaders)) => {
+                let _ = writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 16\r\n\r\n");
+                let _ = writer.shutdown(Shutdown::Both);
+                return;
+            }
+            (Some(_), Some(Fault::ShortBody)) => {
+                let _ =
+                    writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 16\r\n\r\n{\"st");
+                let _ = writer.shutdown(Shutdown::Both);
+                return;
+            }
+            (Some(Step::InitError), _) => {
+                let status = shared.0.lock().unwrap().init_error_status;
+                write_status(&mut writer, status)
+            }
+            (Some(_), _) => match answer_event {
                 Some(event) if event.drop_answer_connection => {
                     let _ = writer.shutdown(Shutdown::Both);
                     return;
@@ -321,9 +384,8 @@ fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<Sta
                 }
                 Some(event) => write_status(&mut writer, event.answer_status),
                 None => write_status(&mut writer, 202),
-            }
-        } else {
-            write_status(&mut writer, 404)
+            },
+            (None, _) => write_status(&mut writer, 404),
         };
         if written.is_err() {
             return;
@@ -331,10 +393,27 @@ fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<Sta
     }
 }
 
+/// Which protocol step a request is.
+fn step_of(request: &Recorded) -> Option<Step> {
+    let path = request.path.as_str();
+    match request.method.as_str() {
+        "GET" if path.ends_with("/runtime/invocation/next") => Some(Step::Next),
+        "POST" if path.ends_with("/runtime/init/error") => Some(Step::InitError),
+        "POST" if path.contains("/runtime/invocation/") && path.ends_with("/response") => {
+            Some(Step::Response)
+        }
+        "POST" if path.contains("/runtime/invocation/") && path.ends_with("/error") => {
+            Some(Step::Error)
+        }
+        _ => None,
+    }
+}
+
 /// Blocks until an event is queued (or the fake is finished), then writes the `next` answer.
 fn answer_next(
     writer: &mut TcpStream,
     shared: &Arc<(Mutex<State>, Condvar)>,
+    fault: Option<Fault>,
 ) -> std::io::Result<()> {
     let (lock, condvar) = &**shared;
     let mut state = lock.lock().unwrap();
@@ -361,6 +440,24 @@ fn answer_next(
         head.extend_from_slice(b": ");
         head.extend_from_slice(value);
         head.extend_from_slice(b"\r\n");
+    }
+    match fault {
+        Some(Fault::CloseAfterHeaders) => {
+            head.extend_from_slice(
+                format!("Content-Length: {}\r\n\r\n", event.body.len() + 1).as_bytes(),
+            );
+            writer.write_all(&head)?;
+            return writer.shutdown(Shutdown::Both);
+        }
+        Some(Fault::ShortBody) => {
+            head.extend_from_slice(
+                format!("Content-Length: {}\r\n\r\n", event.body.len() + 10).as_bytes(),
+            );
+            writer.write_all(&head)?;
+            writer.write_all(&event.body)?;
+            return writer.shutdown(Shutdown::Both);
+        }
+        _ => {}
     }
     if event.chunked {
         head.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
