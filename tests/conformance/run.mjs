@@ -364,17 +364,20 @@ const cases = {
     },
   },
 
-  launcher_missing_target_is_unhandled: {
+  launcher_bad_handler_is_an_init_error: {
     zips: ['launcher'],
     run: async () => {
-      // The launcher exits before `next`: fun reports Unhandled with its own message. Lambda
-      // reports Runtime.ExitError (or our init error if the launcher posted one).
+      // The launcher posts /runtime/init/error itself and exits 1: fun reports Unhandled with
+      // that JSON, as Lambda does (errorType from the body).
       const observed = {};
-      for (const [label, options] of [['no_such_binary', { Handler: 'no_such_binary' }], ['unset', {}]]) {
+      const settings = [
+        ['no_such_binary', { Handler: 'no_such_binary' }, 'Runtime.HandlerNotFound'],
+        ['unset', {}, 'Runtime.InvalidHandler'],
+        ['../echo', { Handler: '../echo' }, 'Runtime.InvalidHandler'],
+      ];
+      for (const [label, options, errorType] of settings) {
         const result = await withFunction('launcher', options, (fn) => fn.invoke({ Payload: '{}' }));
-        assert.equal(result.FunctionError, 'Unhandled', `Handler ${label}: FunctionError`);
-        observed[label] = parseJson(result.Payload, `Handler ${label}: payload`);
-        assert.equal(typeof observed[label].errorMessage, 'string', `Handler ${label}: errorMessage`);
+        observed[label] = assertErrorJson(result, 'Unhandled', errorType, `Handler ${label}`);
       }
       return observed;
     },
