@@ -26,6 +26,11 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Where zips, results and fun's cache go: cargo's scratch directory for integration tests.
+fn work_root() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance")
+}
+
 fn conformance_dir() -> PathBuf {
     repo().join("tests/conformance")
 }
@@ -102,38 +107,37 @@ fn prepare() -> Result<Prepared, String> {
         )?;
     }
 
-    let mut build = Command::new("./build.sh");
-    build.current_dir(repo()).args(["--arch", "x86_64"]);
-    for example in EXAMPLES {
-        build.args(["--example", example]);
-    }
-    run(&mut build, "./build.sh --arch x86_64 (the example zips)")?;
-    let mut launcher = Command::new("./build.sh");
-    launcher
-        .current_dir(repo())
-        .args(["--arch", "x86_64", "--launcher"]);
-    for example in LAUNCHED {
-        launcher.args(["--example", example]);
-    }
-    run(
-        &mut launcher,
-        "./build.sh --arch x86_64 --launcher (the launcher zip)",
+    // `--profile size` (build.sh's default, what gets deployed) is named because the panic
+    // case depends on it: panic = "abort".
+    let out = work_root().join("lambda");
+    let build = |extra: &[&str], names: &[&str], what: &str| {
+        let mut command = Command::new("./build.sh");
+        command
+            .current_dir(repo())
+            .args(["--arch", "x86_64", "--profile", "size", "--out"]);
+        command.arg(&out).args(extra);
+        for name in names {
+            command.args(["--example", name]);
+        }
+        run(&mut command, what)
+    };
+    build(&[], &EXAMPLES, "./build.sh (the example zips)")?;
+    build(
+        &["--launcher"],
+        &LAUNCHED,
+        "./build.sh --launcher (the launcher zip)",
     )?;
 
-    let lambda = repo().join("target/lambda");
-    let mut zips: Vec<(String, PathBuf)> = EXAMPLES
+    let zips: Vec<(String, PathBuf)> = EXAMPLES
         .iter()
-        .map(|example| {
+        .chain(&["launcher"])
+        .map(|name| {
             (
-                example.to_string(),
-                lambda.join(example).join("x86_64/bootstrap.zip"),
+                name.to_string(),
+                out.join(name).join("x86_64/bootstrap.zip"),
             )
         })
         .collect();
-    zips.push((
-        "launcher".into(),
-        lambda.join("launcher/x86_64/bootstrap.zip"),
-    ));
     for (name, zip) in &zips {
         if !zip.is_file() {
             return Err(format!(
@@ -162,7 +166,7 @@ fn prepared() -> Option<&'static Prepared> {
 /// Runs one case of run.mjs and fails with its message and the processes' output.
 fn check(case: &str) {
     let Some(prepared) = prepared() else { return };
-    let work = repo().join("target/conformance").join(case);
+    let work = work_root().join("cases").join(case);
     std::fs::create_dir_all(&work)
         .unwrap_or_else(|error| panic!("cannot create {}: {error}", work.display()));
     let result_file = work.join("result.json");
@@ -259,9 +263,11 @@ fn a_custom_error_is_handled() {
     check("fail_custom_is_handled");
 }
 
+/// build.sh's default `size` profile aborts on panic: the error is reported first, then the
+/// process ends (fun would hand the dead process the next invocation; Lambda starts anew).
 #[test]
-fn a_panic_is_a_handled_error_and_the_process_serves_on() {
-    check("fail_panic_is_handled_and_the_process_lives_on");
+fn a_panic_is_a_handled_error_and_then_the_abort_build_ends() {
+    check("fail_panic_is_handled_then_the_process_ends");
 }
 
 #[test]
@@ -291,9 +297,17 @@ fn concurrent_invocations_run_in_separate_processes() {
     check("concurrent_invocations_use_several_processes");
 }
 
-/// Between fun's limit (6 MiB) and Lambda's (6,291,556 bytes) fun answers 413: the runtime
-/// must still answer that invocation (with an error) and serve the next.
+/// Over Lambda's 6,291,556 bytes the runtime posts `Runtime.ResponseTooLarge` instead, and
+/// serves on. (Between fun's 6 MiB and Lambda's limit fun answers 413 and then breaks: see
+/// run.mjs.)
 #[test]
-fn oversized_responses_become_errors_and_no_invocation_is_lost() {
+fn oversized_responses_become_errors_and_the_process_serves_on() {
     check("response_size_limits");
+}
+
+/// What the runtime parses from fun's `next` (a deadline in 1970, a constant ARN, no trace id)
+/// and from its environment.
+#[test]
+fn the_context_under_fun_has_its_past_deadline_and_no_trace_id() {
+    check("context_under_fun");
 }
