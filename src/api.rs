@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::context::{Config, Context};
 use crate::error::{Error, RuntimeError};
+use crate::transport::LoopbackConnector;
 
 /// The API version every path starts with.
 const VERSION: &str = "2018-06-01";
@@ -64,8 +65,13 @@ impl Api {
             .max_idle_connections(1)
             .max_idle_connections_per_host(1)
             .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            LoopbackConnector,
+            ureq::unversioned::resolver::DefaultResolver::default(),
+        );
         Ok(Api {
-            agent: ureq::Agent::new_with_config(config),
+            agent,
             base: base_url(endpoint)?,
         })
     }

@@ -128,6 +128,8 @@ mod json;
 mod local;
 mod panic;
 mod runtime;
+mod sys;
+mod transport;
 
 pub use context::{Config, Context};
 pub use error::{Error, Result, RuntimeError};

@@ -31,6 +31,8 @@ pub struct Event {
     pub drop_answer_connection: bool,
     /// Status for this event's answer post (default 202).
     pub answer_status: u16,
+    /// Close the connection right after answering this event's post (an idle-timeout close).
+    pub close_after_answer: bool,
 }
 
 impl Event {
@@ -51,6 +53,7 @@ impl Event {
             chunked: false,
             drop_answer_connection: false,
             answer_status: 202,
+            close_after_answer: false,
         }
     }
 
@@ -80,6 +83,11 @@ impl Event {
 
     pub fn drop_answer_connection(mut self) -> Event {
         self.drop_answer_connection = true;
+        self
+    }
+
+    pub fn close_after_answer(mut self) -> Event {
+        self.close_after_answer = true;
         self
     }
 
@@ -303,6 +311,11 @@ fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<Sta
         } else if method == "POST" && path.contains("/runtime/invocation/") {
             match answer_event {
                 Some(event) if event.drop_answer_connection => {
+                    let _ = writer.shutdown(Shutdown::Both);
+                    return;
+                }
+                Some(event) if event.close_after_answer => {
+                    let _ = write_status(&mut writer, event.answer_status);
                     let _ = writer.shutdown(Shutdown::Both);
                     return;
                 }
