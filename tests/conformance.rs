@@ -10,7 +10,7 @@
 //! request id, a writable task root, `Unhandled` with fun's own message when a process exits.
 //!
 //! Needs `node` (20 or newer) and `npm`: without them every test here prints why it is skipped
-//! and passes. `npm ci` runs once when `tests/conformance/node_modules` is missing (the only
+//! and passes, unless `LAMBDA_LOOP_CONFORMANCE=require` is set (as CI does): then they fail. `npm ci` runs once when `tests/conformance/node_modules` is missing (the only
 //! network use; fun itself needs none). Also needs bash and `ps`, which fun uses.
 
 use std::path::{Path, PathBuf};
@@ -154,6 +154,11 @@ fn prepared() -> Option<&'static Prepared> {
     static PREPARED: OnceLock<Result<Prepared, String>> = OnceLock::new();
     static SKIP: OnceLock<Option<String>> = OnceLock::new();
     if let Some(reason) = SKIP.get_or_init(skip_reason) {
+        // CI sets LAMBDA_LOOP_CONFORMANCE=require so that a machine without node fails
+        // instead of passing quietly.
+        if std::env::var_os("LAMBDA_LOOP_CONFORMANCE").is_some_and(|value| value == "require") {
+            panic!("conformance (@vercel/fun) cannot run, and LAMBDA_LOOP_CONFORMANCE=require: {reason}");
+        }
         println!("conformance (@vercel/fun) SKIPPED: {reason}");
         return None;
     }
