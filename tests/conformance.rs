@@ -7,7 +7,8 @@
 //! That script's header lists what fun does differently from Lambda (read from fun's source):
 //! a deadline fixed in the past, no trace id header, responses decoded as UTF-8 (lossy for
 //! other bytes), a 6 MiB response limit instead of 6,291,556 bytes, no timeouts, an unchecked
-//! request id, a writable task root, `Unhandled` with fun's own message when a process exits.
+//! request id, a writable task root, `Handled` for an error post (Lambda says `Unhandled`),
+//! `Unhandled` with fun's own message when a process exits, dead pooled processes reused.
 //!
 //! Needs `node` (20 or newer) and `npm`: without them every test here prints why it is skipped
 //! and passes, unless `LAMBDA_LOOP_CONFORMANCE=require` is set (as CI does): then they fail. `npm ci` runs once when `tests/conformance/node_modules` is missing (the only

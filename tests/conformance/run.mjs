@@ -44,13 +44,16 @@
 //   charset named by the response's Content-Type), so non-UTF-8 bytes come back as U+FFFD and
 //   Payload is a JS string. Lambda's Invoke API returns the Payload as a blob. Its body limit is
 //   '6mb' = 6,291,456 bytes and over it fun answers 413; Lambda's limit is 6,291,556 bytes.
-// - Errors: /error -> {FunctionError: 'Handled', Payload: the body as sent}; the
-//   Lambda-Runtime-Function-Error-Type header is ignored (Lambda reads the body too, the header
-//   mainly feeds its logs). /init/error, or a process that exits before answering, ->
-//   FunctionError 'Unhandled' (the latter with fun's own {"errorMessage": "RequestId: ...
-//   Process exited before completing request"}), and fun drops that process. Lambda reports an
-//   init failure as Unhandled with the posted errorType ("Runtime.ExitError" for an exit).
-//   StatusCode is 200 in every case, as on Lambda's synchronous Invoke.
+// - Errors: /error -> {FunctionError: 'Handled', Payload: the body as sent}. Lambda answers
+//   'Unhandled' there: its developer guide shows a handler exception of the Python runtime
+//   (which posts to /error like we do) as "FunctionError": "Unhandled"; 'Handled' is the old
+//   callback-error value. The payload, our error JSON, is what both hand the caller. fun
+//   ignores the Lambda-Runtime-Function-Error-Type header. /init/error, or a process that
+//   exits before answering, -> FunctionError 'Unhandled' (the latter with fun's own
+//   {"errorMessage": "RequestId: ... Process exited before completing request"}), and fun drops
+//   that process. Lambda also reports an init failure as Unhandled with the posted error
+//   ("Runtime.ExitError" when the process just exits). StatusCode is 200 in every case, as
+//   on Lambda's synchronous Invoke.
 // - Freezing: after each response or handled error fun sends SIGSTOP to the process, and
 //   SIGCONT before the next invocation (and before its SIGTERM at destroy), like Lambda's
 //   freeze/thaw. fun stops the process as soon as the answer is in, possibly before the runtime
