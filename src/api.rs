@@ -8,7 +8,7 @@
 //! | [`Api::fail`] | `POST /runtime/invocation/{id}/error` |
 //! | [`Api::init_fail`] | `POST /runtime/init/error` |
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -41,6 +41,8 @@ pub(crate) struct Api {
     agent: ureq::Agent,
     /// `http://host:port[/prefix]/2018-06-01`, without a trailing slash.
     base: String,
+    /// The `next` URL, parsed once: every invocation asks for it.
+    next_url: ureq::http::Uri,
 }
 
 /// One event from `next`: its context and its body (or why the body could not be read, which
@@ -70,17 +72,24 @@ impl Api {
             LoopbackConnector,
             ureq::unversioned::resolver::DefaultResolver::default(),
         );
+        let base = base_url(endpoint)?;
+        let next_url = format!("{base}/runtime/invocation/next")
+            .parse()
+            .map_err(|_| RuntimeError::BadEndpoint {
+                value: endpoint.to_owned(),
+                reason: "it does not make a valid URL",
+            })?;
         Ok(Api {
             agent,
-            base: base_url(endpoint)?,
+            base,
+            next_url,
         })
     }
 
     /// `GET /runtime/invocation/next`: blocks (with no timeout) until Lambda has an event.
     pub fn next(&self, config: &'static Config) -> Result<Invocation, RuntimeError> {
         let call = "GET /runtime/invocation/next";
-        let url = format!("{}/runtime/invocation/next", self.base);
-        let mut response = with_retries(call, || self.agent.get(&url).call())?;
+        let mut response = with_retries(call, || self.agent.get(self.next_url.clone()).call())?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(RuntimeError::Status {
@@ -93,11 +102,16 @@ impl Api {
             .map_err(|detail| RuntimeError::Protocol {
                 detail: format!("{call} answered 200 but {detail}"),
             })?;
-        let event = response
-            .body_mut()
+        let body = response.body_mut();
+        // Sized from Content-Length up front: a 6 MB event is read without regrowing.
+        let expected = body.content_length().unwrap_or(0).min(MAX_EVENT_BYTES);
+        let mut event = Vec::with_capacity(expected as usize);
+        let event = body
             .with_config()
             .limit(MAX_EVENT_BYTES)
-            .read_to_vec()
+            .reader()
+            .read_to_end(&mut event)
+            .map(|_| event)
             .map_err(|error| {
                 Error::new(
                     "Runtime.InvalidEvent",
@@ -254,31 +268,30 @@ fn check_post(
     path: &str,
     answer: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
 ) -> Result<(), RuntimeError> {
-    let call = format!("POST {path}");
-    match answer {
-        Ok(mut response) => {
-            let status = response.status().as_u16();
-            // Read the (small) answer to the end so the connection can be used again.
-            let _ = response
-                .body_mut()
-                .with_config()
-                .limit(64 * 1024)
-                .read_to_vec();
-            match status {
-                200..=299 => Ok(()),
-                500.. => Err(RuntimeError::Status { call, status }),
-                410 => {
-                    eprintln!("lambda-loop: {call} answered 410: the invocation had already timed out; going on");
-                    Ok(())
-                }
-                _ => {
-                    eprintln!("lambda-loop: {call} answered {status}; the answer was not accepted; going on");
-                    Ok(())
-                }
-            }
-        }
+    let mut response = match answer {
+        Ok(response) => response,
         Err(error) => {
-            eprintln!("lambda-loop: {call} failed ({error}); going on to the next event");
+            eprintln!("lambda-loop: POST {path} failed ({error}); going on to the next event");
+            return Ok(());
+        }
+    };
+    // Read the (small) answer to the end so the connection can be used again.
+    let mut answer = response.body_mut().with_config().limit(64 * 1024).reader();
+    let _ = std::io::copy(&mut answer, &mut std::io::sink());
+    match response.status().as_u16() {
+        200..=299 => Ok(()),
+        status @ 500.. => Err(RuntimeError::Status {
+            call: format!("POST {path}"),
+            status,
+        }),
+        410 => {
+            eprintln!("lambda-loop: POST {path} answered 410: the invocation had already timed out; going on");
+            Ok(())
+        }
+        status => {
+            eprintln!(
+                "lambda-loop: POST {path} answered {status}; the answer was not accepted; going on"
+            );
             Ok(())
         }
     }
