@@ -28,14 +28,16 @@
 //   (_HANDLER, AWS_REGION, ...) in Variables are refused with a ValidationError, as Lambda does.
 // - Runtime API: only GET /2018-06-01/runtime/invocation/next, POST .../{id}/response,
 //   .../{id}/error and /runtime/init/error; anything else is 404. Posts are answered 202, as on
-//   Lambda. The {id} in the path is NOT checked (Lambda answers a wrong id with 400/403).
+//   Lambda. The {id} in the path is NOT checked: any id answers the current invocation
+//   (Lambda's API lists 400 and 403 answers for a bad post).
 // - `next` headers: Lambda-Runtime-Aws-Request-Id (a fresh UUID), Lambda-Runtime-Invoked-
 //   Function-Arn (a constant ARN of someone else's function), and Lambda-Runtime-Deadline-Ms
 //   fixed at "5000", i.e. 5 s after the Unix epoch: a deadline always in the past (Lambda sends
 //   now + timeout as epoch ms). No Lambda-Runtime-Trace-Id, no Content-Type. The runtime must
 //   still run the handler (every case here checks that it does).
 // - Timeouts: fun stores Timeout but never enforces it; Lambda stops the invocation at the
-//   deadline. fun's own limit is generic-pool's 5 s to get a process (at most 10 per function).
+//   deadline. fun's only limit is its pool: at most 10 processes per function, and an invoke
+//   that waits more than 5 s for a free one fails.
 // - Event: fun sends Payload as given (string or Buffer), so non-UTF-8 events reach the runtime
 //   byte for byte; an empty or missing Payload becomes "{}". Lambda's Invoke API refuses a
 //   payload that is not JSON (InvalidRequestContentException), so bytes like these never reach
