@@ -71,6 +71,7 @@ fn soak() {
 
     // A single-purpose fake: events are generated, answers checked, nothing is kept.
     let (stream, _) = listener.accept().unwrap();
+    stream.set_nodelay(true).unwrap(); // the head and the body are two writes
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     let mut n: u64 = 0;

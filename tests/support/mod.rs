@@ -252,6 +252,9 @@ impl FakeApi {
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
+                // Answers go out in pieces (head, body): without this, Nagle's algorithm holds
+                // the body back until the runtime's delayed ACK, 40 ms per answer.
+                let _ = stream.set_nodelay(true);
                 let connection = {
                     let mut state = accept_shared.0.lock().unwrap();
                     state.connections += 1;
