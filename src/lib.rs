@@ -235,6 +235,34 @@
 //! ])
 //! ```
 //!
+//! ## Faults: what the runtime does when the Runtime API misbehaves
+//!
+//! Every row is a case of `tests/faults.rs`, run against a fake Runtime API that misbehaves
+//! once. Throughout: each event handed out gets exactly one answer post or the process exits
+//! with code 1 and one stderr line; the runtime never panics and never waits without end
+//! (except, by design, in `next`).
+//!
+//! | fault | what lambda-loop does | why |
+//! |---|---|---|
+//! | `next`: connection refused, reset, or closed before any answer | asks again after 20, 60, 180 ms; then exits 1 | no event was handed out, so asking again loses nothing; a dead API costs under 0.3 s |
+//! | `next`: closed after the headers, or a body shorter than its Content-Length | posts `Runtime.InvalidEvent` to that request id, goes on | the id is known, so the invocation can still be answered |
+//! | `next`: stalls (any time) | waits | `next` has no timeout: Lambda holds it until there is an event |
+//! | `next`: any status but 200 (400 … 504) | exits 1, one line | the spec says to exit on 500; any other answer means the environment is broken too, and Lambda starts a fresh one |
+//! | `next`: answer that is not valid HTTP (NUL or control characters in a header) | exits 1, one line | the parser rejects the answer, so there is no id to answer; asking again would skip the event silently |
+//! | `next`: request id missing, empty, given twice, or not UTF-8 | exits 1, one line | there is no single invocation to answer; a lossy or guessed id would answer the wrong one |
+//! | `next`: request id with `/`, `..`, `?`, `#`, `%`, spaces, tabs, 10 KB long | answers at `…/invocation/<percent-encoded id>/…` | the id is one path segment, whatever its bytes |
+//! | `next`: deadline missing, negative, not a number, or huge | serves; `deadline_ms` is 0 (or the huge value), `remaining_time()` is zero (or large) | a deadline is information for the handler, never a reason to fail |
+//! | `next`: a header of 64 KB, duplicate optional headers | serves; the first duplicate wins | headers up to 128 KiB are accepted |
+//! | `next`: an event of 0 bytes, or over 6 MB | serves | bodies up to 64 MiB are read; the response limit is checked separately |
+//! | `response`/`error` post: closed before any answer | one stderr line, goes on | the post may have arrived: posting again could answer twice |
+//! | `response`/`error` post: closed after the headers, short body, stall | goes on (the status was read) | the answer was accepted |
+//! | `response`/`error` post: 4xx (400, 403, 404, 408, 410, 413, 429) | one stderr line, goes on | the invocation is over (410: it timed out); the next one may be fine |
+//! | `response`/`error` post: 5xx | exits 1, one line | the spec: a 500 means a non-recoverable state |
+//! | `response`/`error` post: connection refused | tries again (20, 60, 180 ms) | nothing was sent, so trying again cannot answer twice |
+//! | `init/error` post: any failure or status | exits 1 with one line that says the report did not reach Lambda | initialisation failed either way |
+//! | a response over 6,291,556 bytes | posts `Runtime.ResponseTooLarge` instead | a larger post gets 413, and the `/error` after it 403: the caller would get nothing |
+//! | a panic in the handler | posts `Runtime.Panic` (under abort: from the panic hook, then the process ends) | every event gets its answer |
+//!
 //! ## Emulators
 //!
 //! `AWS_LAMBDA_RUNTIME_API` may also be `http://host:port/prefix` (cargo-lambda's emulator);
