@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::context::{Config, Context};
 use crate::error::{Error, RuntimeError};
 use crate::logger::runtime_line;
-use crate::transport::LoopbackConnector;
+use crate::transport::{LoopbackConnector, ResolveOnce};
 
 /// The API version every path starts with.
 const VERSION: &str = "2018-06-01";
@@ -70,11 +70,7 @@ impl Api {
             // Room for a client context or trace header far beyond what Lambda sends.
             .max_response_header_size(128 * 1024)
             .build();
-        let agent = ureq::Agent::with_parts(
-            config,
-            LoopbackConnector,
-            ureq::unversioned::resolver::DefaultResolver::default(),
-        );
+        let agent = ureq::Agent::with_parts(config, LoopbackConnector, ResolveOnce::default());
         let base = base_url(endpoint)?;
         let next_url = format!("{base}/runtime/invocation/next")
             .parse()

@@ -17,7 +17,9 @@
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
+use std::sync::OnceLock;
 
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
 use crate::sys;
@@ -53,6 +55,29 @@ impl Connector for LoopbackConnector {
             held_back: Vec::new(),
             answer_just_read: false,
         }))
+    }
+}
+
+/// Resolves the Runtime API's address once and remembers it. An agent of ours only ever talks
+/// to its one endpoint, and ureq would otherwise format and resolve `host:port` on every
+/// request (for a name such as `localhost`, that is a read of /etc/hosts each time).
+#[derive(Debug, Default)]
+pub(crate) struct ResolveOnce {
+    resolved: OnceLock<ResolvedSocketAddrs>,
+}
+
+impl Resolver for ResolveOnce {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        if let Some(addrs) = self.resolved.get() {
+            return Ok(addrs.clone());
+        }
+        let addrs = DefaultResolver::default().resolve(uri, config, timeout)?;
+        Ok(self.resolved.get_or_init(|| addrs).clone())
     }
 }
 

@@ -15,7 +15,6 @@ use std::net::TcpListener;
 use support::*;
 
 const DEFAULT_INVOCATIONS: u64 = 200_000;
-const WARM_UP: u64 = 2_000;
 
 /// The event for invocation `n`, and what its answer must be: (path suffix, body check).
 fn event_for(n: u64) -> Vec<u8> {
@@ -85,7 +84,7 @@ fn soak() {
             if let Some((id, _)) = &expected {
                 panic!("next asked before invocation {id} was answered");
             }
-            if n == WARM_UP {
+            if n == warm_up {
                 (warm_hwm, warm_fds) = (status_field(pid, "VmHWM:"), open_fds(pid));
             }
             if n == total {
