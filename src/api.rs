@@ -155,7 +155,7 @@ impl Api {
 }
 
 /// `http://host:port[/prefix]/2018-06-01` from the value of `AWS_LAMBDA_RUNTIME_API`.
-fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
+pub(crate) fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
     let bad = |reason| RuntimeError::BadEndpoint {
         value: endpoint.to_owned(),
         reason,
@@ -205,7 +205,7 @@ pub(crate) fn encode_id(request_id: &str) -> String {
 
 /// A header value can't hold control characters (a line break would end the header): those,
 /// and non-ASCII characters, become `_`. The JSON body keeps the exact `errorType`.
-fn header_safe(error_type: &str) -> String {
+pub(crate) fn header_safe(error_type: &str) -> String {
     error_type
         .chars()
         .map(|c| {

@@ -141,3 +141,44 @@ pub use runtime::{run, run_init, MAX_RESPONSE_BYTES};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// Entry points for the `cargo fuzz` targets in `fuzz/`: thin wrappers over the crate-private
+/// parsers, compiled only under `--cfg fuzzing` (which cargo-fuzz sets), so normal builds keep
+/// the public API unchanged.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_targets {
+    use std::sync::OnceLock;
+
+    use crate::{Config, Context, RuntimeError};
+
+    /// [`Context::from_headers`] over `(name, value)` pairs, looked up by name without regard
+    /// to case, first match wins (as the HTTP client's header map does).
+    pub fn context_from_headers(headers: &[(&str, &[u8])]) -> Result<Context, &'static str> {
+        static CONFIG: OnceLock<Config> = OnceLock::new();
+        Context::from_headers(
+            |name| {
+                headers
+                    .iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                    .map(|(_, value)| *value)
+            },
+            CONFIG.get_or_init(Config::default),
+        )
+    }
+
+    /// The request id as the path segment the runtime posts to.
+    pub fn encode_id(request_id: &str) -> String {
+        crate::api::encode_id(request_id)
+    }
+
+    /// The base URL made from an `AWS_LAMBDA_RUNTIME_API` value.
+    pub fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
+        crate::api::base_url(endpoint)
+    }
+
+    /// The `errorType` as it is sent in the `Lambda-Runtime-Function-Error-Type` header.
+    pub fn header_safe(error_type: &str) -> String {
+        crate::api::header_safe(error_type)
+    }
+}
