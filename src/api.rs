@@ -182,10 +182,18 @@ pub(crate) fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
     if prefix.contains(['?', '#']) {
         return Err(bad("a query or fragment cannot prefix the API paths"));
     }
-    Ok(format!(
+    let base = format!(
         "http://{authority}{}/{VERSION}",
         prefix.trim_end_matches('/')
-    ))
+    );
+    // The checks above give clear reasons; the URL parser has the last word, because some
+    // values pass them yet make no URL (`a:b:9001` has a host and a port, but two colons).
+    match base.parse::<ureq::http::Uri>() {
+        Ok(url) if url.host().is_some_and(|host| !host.is_empty()) && url.port_u16().is_some() => {
+            Ok(base)
+        }
+        _ => Err(bad("it does not make a valid URL")),
+    }
 }
 
 /// The request id as one safe path segment: ASCII letters, digits, `-` and `_` pass (every
@@ -326,6 +334,10 @@ mod tests {
             "h:1 /x",
             "h:1/x?y",
             "ftp://h:1",
+            // Found by the `endpoint` fuzz target: a host and a port, but no valid authority.
+            "hosthttps:27.0.0.1:1",
+            "a:b:9001",
+            "u@:9001",
         ] {
             assert!(base_url(bad).is_err(), "{bad:?} should be rejected");
         }
