@@ -218,13 +218,26 @@ pub(crate) fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
             "it contains spaces or characters that cannot be in a URL",
         ));
     }
-    if prefix.contains(['?', '#']) {
+    if rest.contains(['?', '#']) {
         return Err(bad("a query or fragment cannot prefix the API paths"));
     }
-    Ok(format!(
+    let base = format!(
         "http://{authority}{}/{VERSION}",
         prefix.trim_end_matches('/')
-    ))
+    );
+    // The checks above give clear reasons; the URL parser has the last word, because some
+    // values pass them yet make no URL (`a:b:9001` has a host and a port, but two colons), and
+    // it must read the authority we meant, with a host and a port.
+    match base.parse::<ureq::http::Uri>() {
+        Ok(url)
+            if url.authority().is_some_and(|a| a.as_str() == authority)
+                && url.host().is_some_and(|host| !host.is_empty())
+                && url.port_u16().is_some() =>
+        {
+            Ok(base)
+        }
+        _ => Err(bad("it does not make a valid URL")),
+    }
 }
 
 /// The request id as one safe path segment: ASCII letters, digits, `-` and `_` pass (every
@@ -367,6 +380,14 @@ mod tests {
             "h:1 /x",
             "h:1/x?y",
             "ftp://h:1",
+            // Found by the `endpoint` fuzz target: a host and a port, but no valid authority.
+            "hosthttps:27.0.0.1:1",
+            "a:b:9001",
+            "u@:9001",
+            // Found by the `endpoint` fuzz target: a `?` in the authority made the rest a query.
+            "[:]:9?911:]:9911",
+            "h?x:9001",
+            "h#x:9001",
         ] {
             assert!(base_url(bad).is_err(), "{bad:?} should be rejected");
         }

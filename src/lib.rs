@@ -311,3 +311,35 @@ pub struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/streaming-and-concurrency.md")]
 pub struct StreamingAndConcurrencyDoctests;
+
+/// Entry points for the `cargo fuzz` targets in `fuzz/`: thin wrappers over the crate-private
+/// parsers, compiled only under `--cfg fuzzing` (which cargo-fuzz sets), so normal builds keep
+/// the public API unchanged.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_targets {
+    use std::sync::OnceLock;
+
+    use crate::{Config, Context, RuntimeError};
+
+    /// [`Context::from_headers`] over `(name, value)` header lines, in order.
+    pub fn context_from_headers(headers: &[(&str, &[u8])]) -> Result<Context, String> {
+        static CONFIG: OnceLock<Config> = OnceLock::new();
+        Context::from_headers(headers.iter().copied(), CONFIG.get_or_init(Config::default))
+    }
+
+    /// The request id as the path segment the runtime posts to.
+    pub fn encode_id(request_id: &str) -> String {
+        crate::api::encode_id(request_id)
+    }
+
+    /// The base URL made from an `AWS_LAMBDA_RUNTIME_API` value.
+    pub fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
+        crate::api::base_url(endpoint)
+    }
+
+    /// The `errorType` as it is sent in the `Lambda-Runtime-Function-Error-Type` header.
+    pub fn header_safe(error_type: &str) -> String {
+        crate::api::header_safe(error_type)
+    }
+}
