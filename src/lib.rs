@@ -342,4 +342,51 @@ pub mod fuzz_targets {
     pub fn header_safe(error_type: &str) -> String {
         crate::api::header_safe(error_type)
     }
+
+    /// The bytes a streamed response puts on the wire: `head`, then each of `chunks` as one
+    /// chunk (all but the last through `chunk`, the last through `end`), with the trailers of
+    /// `error`; written to a sink that accepts at most `max_write` bytes per write.
+    pub fn chunked_body(
+        head: &[u8],
+        chunks: &[&[u8]],
+        error: Option<(&str, &str)>,
+        max_write: usize,
+    ) -> Vec<u8> {
+        struct Trickle {
+            written: Vec<u8>,
+            max_write: usize,
+        }
+        impl std::io::Write for Trickle {
+            fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+                let n = data.len().min(self.max_write);
+                self.written.extend_from_slice(&data[..n]);
+                Ok(n)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Trickle {
+            written: Vec::new(),
+            max_write: max_write.max(1),
+        };
+        let mut writer = crate::chunked::ChunkedWriter::new(sink, head.to_vec());
+        let error = error.map(|(error_type, message)| crate::Error::new(error_type, message));
+        let (last, rest): (&[u8], &[&[u8]]) = match chunks.split_last() {
+            Some((last, rest)) => (last, rest),
+            None => (b"", &[]),
+        };
+        for chunk in rest {
+            writer.chunk(chunk).expect("a Vec sink never fails");
+        }
+        writer
+            .end(last, error.as_ref())
+            .expect("a Vec sink never fails");
+        writer.sink().written.clone()
+    }
+
+    /// The base64 text of the error body trailer.
+    pub fn base64(bytes: &[u8]) -> String {
+        crate::chunked::base64(bytes)
+    }
 }
