@@ -296,21 +296,10 @@ pub use runtime::{run, run_init, MAX_RESPONSE_BYTES};
 pub use shutdown::on_shutdown;
 pub use stream::{run_streaming, ResponseStream, MAX_STREAM_BYTES};
 
-/// The operations sections (to be merged into the README) compile as doc tests too.
-#[cfg(doctest)]
-#[doc = include_str!("../docs/operations.md")]
-pub struct OperationsDoctests;
-
 /// The README's examples compile as doc tests, so the README cannot drift from the API.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
-
-/// The streaming and concurrency README sections (kept in their own file until they are
-/// merged into the README) compile as doc tests too.
-#[cfg(doctest)]
-#[doc = include_str!("../docs/streaming-and-concurrency.md")]
-pub struct StreamingAndConcurrencyDoctests;
 
 /// Entry points for the `cargo fuzz` targets in `fuzz/`: thin wrappers over the crate-private
 /// parsers, compiled only under `--cfg fuzzing` (which cargo-fuzz sets), so normal builds keep
