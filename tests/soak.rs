@@ -79,7 +79,7 @@ fn soak() {
     let mut n: u64 = 0;
     let mut expected: Option<(u64, Vec<u8>)> = None;
     let (mut warm_hwm, mut warm_fds) = (0, 0);
-    let mut end = (0, 0, 0);
+    let end;
     let (mut errors, mut panics, mut bytes) = (0u64, 0u64, 0u64);
     loop {
         let request =
