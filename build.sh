@@ -6,7 +6,7 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 Usage: ./build.sh [--bin NAME]... [--example NAME]... [--arch x86_64|arm64|all]
-                  [--profile size|speed] [--out DIR] [--launcher]
+                  [--profile size|speed|tiny] [--out DIR] [--launcher]
                   [--manifest-path PATH] [--smoke-event JSON] [--no-smoke]
 
 Builds static (musl) Lambda `bootstrap` binaries, zips each one, smoke-tests the zipped
@@ -19,8 +19,12 @@ binary by a local invoke, and prints a table: name, arch, bytes, zip bytes, zip 
   --arch ARCH         x86_64, arm64 or all (default: all)
   --profile PROFILE   size  = cargo profile `size`    (opt-level z, lto, panic abort)
                       speed = cargo profile `release` (opt-level 3, lto)
+                      tiny  = the size profile built by nightly with std rebuilt
+                              for size (-Z build-std) and panics that abort at once:
+                              the smallest binary, but a panic is not reported
+                              (Lambda sees the process exit: Runtime.ExitError)
                       (default: size). A crate without these profiles gets those
-                      settings from build.sh; both are always stripped.
+                      settings from build.sh; all are always stripped.
   --out DIR           output root (default: <cargo target dir>/lambda); artifacts go to
                       DIR/<name>/<arch>/bootstrap and DIR/<name>/<arch>/bootstrap.zip
   --launcher          one zip per arch holding the launcher script `bootstrap` (found
@@ -98,10 +102,12 @@ x86_64 | arm64) arches=("$arch_option") ;;
 all) arches=(x86_64 arm64) ;;
 *) die "unknown arch '$arch_option': use x86_64, arm64 or all" ;;
 esac
+toolchain=() # `+nightly` for tiny, else the crate's own toolchain
 case $profile_option in
 size) cargo_profile=size ;;
 speed) cargo_profile=release ;;
-*) die "unknown profile '$profile_option': use size or speed" ;;
+tiny) cargo_profile=size toolchain=(+nightly) ;;
+*) die "unknown profile '$profile_option': use size, speed or tiny" ;;
 esac
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -146,6 +152,9 @@ json_string_field() { # $1 = field name; the first "field":"value" of $metadata
 }
 workspace_root=$(json_string_field workspace_root)
 target_dir=$(json_string_field target_directory)
+# tiny builds std itself with another compiler: its own folder keeps the other profiles cached.
+build_dir=$target_dir
+[[ $profile_option == tiny ]] && build_dir=$target_dir/tiny
 [[ -n $workspace_root && -n $target_dir ]] || die "cannot read cargo metadata of $manifest_path"
 # Each target is {"kind":[..],"crate_types":[..],"name":"..",...}; keep binaries and examples.
 known_bins=()
@@ -206,8 +215,17 @@ out_root=$(cd "$out_root" && pwd)
 # ---------------------------------------------------------------------------------------
 # Rust targets and the linker: rust-lld (shipped with rustup's toolchains) links both musl
 # targets with their self-contained C runtime, so no cross C toolchain is needed.
-sysroot=$(rustc --print sysroot)
-host_triple=$(rustc -vV | sed -n 's/^host: //p')
+if [[ $profile_option == tiny ]]; then
+    command -v rustup >/dev/null || die "--profile tiny needs rustup and its nightly toolchain"
+    rustup toolchain list | grep -q '^nightly' ||
+        die "--profile tiny needs the nightly toolchain: rustup toolchain install nightly"
+    if ! rustup +nightly component list --installed | grep -q '^rust-src'; then
+        echo "build.sh: adding rust-src to nightly (-Z build-std rebuilds std from it)" >&2
+        rustup +nightly component add rust-src >&2 || die "rustup +nightly component add rust-src failed"
+    fi
+fi
+sysroot=$(rustc "${toolchain[@]}" --print sysroot)
+host_triple=$(rustc "${toolchain[@]}" -vV | sed -n 's/^host: //p')
 if [[ ! -x $sysroot/lib/rustlib/$host_triple/bin/rust-lld ]]; then
     die "rust-lld not found in $sysroot: use a rustup toolchain (https://rustup.rs)"
 fi
@@ -217,7 +235,8 @@ for arch in "${arches[@]}"; do
     command -v rustup >/dev/null ||
         die "Rust target $triple missing and rustup not found: install rustup (https://rustup.rs)"
     echo "build.sh: adding the Rust target $triple" >&2
-    rustup target add "$triple" >&2 || die "rustup target add $triple failed"
+    rustup "${toolchain[@]}" target add "$triple" >&2 ||
+        die "rustup ${toolchain[*]} target add $triple failed (a nightly may lack a target's std: try --arch x86_64, or another nightly)"
 done
 
 # Flags for the Lambda targets only (cargo does not apply them to build scripts with
@@ -238,6 +257,11 @@ done < <(grep -o 'path+file://[^"#) ]*' <<<"$all_metadata" | sed 's|^path+file:/
 remaps=$(printf '%s\n' "${remap_list[@]}" | awk '{ print length($0) "\t" $0 }' |
     sort -n | cut -f2-)
 target_flags=(-C relocation-model=static -C target-feature=+crt-static)
+build_std=() # tiny: std rebuilt for size, panics abort at once (no unwinding, no hook)
+if [[ $profile_option == tiny ]]; then
+    target_flags+=(-Zunstable-options -Cpanic=immediate-abort -Clink-self-contained=yes)
+    build_std=(-Z 'build-std=std,panic_abort' -Z build-std-features=optimize_for_size)
+fi
 while IFS= read -r remap; do target_flags+=("--remap-path-prefix=$remap"); done <<<"$remaps"
 # CARGO_ENCODED_RUSTFLAGS wins over RUSTFLAGS: keep the user's flags, add ours.
 user_flags=()
@@ -276,7 +300,8 @@ for arch in "${arches[@]}"; do
     echo "build.sh: building $(joined "${names[@]}") for $arch ($triple, profile $profile_option)" >&2
     if ! env -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="$encoded_flags" \
         "CARGO_TARGET_${triple_env}_LINKER=rust-lld" \
-        cargo build --manifest-path "$manifest_path" --target "$triple" \
+        cargo "${toolchain[@]}" build --manifest-path "$manifest_path" --target "$triple" \
+        --target-dir "$build_dir" "${build_std[@]}" \
         --profile "$cargo_profile" "${profile_config[@]}" "${cargo_selection[@]}" >&2; then
         die "cargo build failed for $arch (cargo's output is above)"
     fi
@@ -289,7 +314,7 @@ entry_epoch=${SOURCE_DATE_EPOCH:-315532800}
 
 built_binary() { # $1 = arch, $2 = name: cargo's output file
     local dir
-    dir="$target_dir/$(rust_target "$1")/$cargo_profile"
+    dir="$build_dir/$(rust_target "$1")/$cargo_profile"
     if contains "bin:$2" "${requested[@]}"; then echo "$dir/$2"; else echo "$dir/examples/$2"; fi
 }
 
