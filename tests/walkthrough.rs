@@ -123,11 +123,7 @@ fn check_blocks(kind: &str, expected: impl Fn(&str) -> Result<String, String>) -
         }
     } else {
         drifted.reverse();
-        assert!(
-            drifted.is_empty(),
-            "{}\n{BLESS_HINT}",
-            drifted.join("\n")
-        );
+        assert!(drifted.is_empty(), "{}\n{BLESS_HINT}", drifted.join("\n"));
     }
     blocks.len()
 }
