@@ -14,8 +14,7 @@ if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
 fi
 cd "$(dirname "$0")"
 
-# The chunked-writer target joins this list when the streaming branch lands.
-targets=(context_headers error_json request_id_path endpoint)
+targets=(context_headers error_json request_id_path endpoint chunked_writer)
 
 if ! rustup toolchain list | grep -q '^nightly'; then
     echo "fuzz/run.sh: cargo fuzz needs the nightly toolchain: rustup toolchain install nightly" >&2

@@ -296,21 +296,10 @@ pub use runtime::{run, run_init, MAX_RESPONSE_BYTES};
 pub use shutdown::on_shutdown;
 pub use stream::{run_streaming, ResponseStream, MAX_STREAM_BYTES};
 
-/// The operations sections (to be merged into the README) compile as doc tests too.
-#[cfg(doctest)]
-#[doc = include_str!("../docs/operations.md")]
-pub struct OperationsDoctests;
-
 /// The README's examples compile as doc tests, so the README cannot drift from the API.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
-
-/// The streaming and concurrency README sections (kept in their own file until they are
-/// merged into the README) compile as doc tests too.
-#[cfg(doctest)]
-#[doc = include_str!("../docs/streaming-and-concurrency.md")]
-pub struct StreamingAndConcurrencyDoctests;
 
 /// Entry points for the `cargo fuzz` targets in `fuzz/`: thin wrappers over the crate-private
 /// parsers, compiled only under `--cfg fuzzing` (which cargo-fuzz sets), so normal builds keep
@@ -341,5 +330,52 @@ pub mod fuzz_targets {
     /// The `errorType` as it is sent in the `Lambda-Runtime-Function-Error-Type` header.
     pub fn header_safe(error_type: &str) -> String {
         crate::api::header_safe(error_type)
+    }
+
+    /// The bytes a streamed response puts on the wire: `head`, then each of `chunks` as one
+    /// chunk (all but the last through `chunk`, the last through `end`), with the trailers of
+    /// `error`; written to a sink that accepts at most `max_write` bytes per write.
+    pub fn chunked_body(
+        head: &[u8],
+        chunks: &[&[u8]],
+        error: Option<(&str, &str)>,
+        max_write: usize,
+    ) -> Vec<u8> {
+        struct Trickle {
+            written: Vec<u8>,
+            max_write: usize,
+        }
+        impl std::io::Write for Trickle {
+            fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+                let n = data.len().min(self.max_write);
+                self.written.extend_from_slice(&data[..n]);
+                Ok(n)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Trickle {
+            written: Vec::new(),
+            max_write: max_write.max(1),
+        };
+        let mut writer = crate::chunked::ChunkedWriter::new(sink, head.to_vec());
+        let error = error.map(|(error_type, message)| crate::Error::new(error_type, message));
+        let (last, rest): (&[u8], &[&[u8]]) = match chunks.split_last() {
+            Some((last, rest)) => (last, rest),
+            None => (b"", &[]),
+        };
+        for chunk in rest {
+            writer.chunk(chunk).expect("a Vec sink never fails");
+        }
+        writer
+            .end(last, error.as_ref())
+            .expect("a Vec sink never fails");
+        writer.sink().written.clone()
+    }
+
+    /// The base64 text of the error body trailer.
+    pub fn base64(bytes: &[u8]) -> String {
+        crate::chunked::base64(bytes)
     }
 }

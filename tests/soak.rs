@@ -79,6 +79,7 @@ fn soak() {
     let mut n: u64 = 0;
     let mut expected: Option<(u64, Vec<u8>)> = None;
     let (mut warm_hwm, mut warm_fds) = (0, 0);
+    let end;
     let (mut errors, mut panics, mut bytes) = (0u64, 0u64, 0u64);
     loop {
         let request =
@@ -91,6 +92,13 @@ fn soak() {
                 (warm_hwm, warm_fds) = (status_field(pid, "VmHWM:"), open_fds(pid));
             }
             if n == total {
+                // Read the figures while the child waits in `next`: once it has its 500 it
+                // exits, and a zombie has no memory figures to read.
+                end = (
+                    status_field(pid, "VmHWM:"),
+                    status_field(pid, "VmRSS:"),
+                    open_fds(pid),
+                );
                 write_status(&mut writer, 500).unwrap();
                 break;
             }
@@ -143,11 +151,7 @@ fn soak() {
         }
         write_status(&mut writer, 202).unwrap();
     }
-    let (end_hwm, end_rss, end_fds) = (
-        status_field(pid, "VmHWM:"),
-        status_field(pid, "VmRSS:"),
-        open_fds(pid),
-    );
+    let (end_hwm, end_rss, end_fds) = end;
     assert_eq!(child.wait().code(), Some(1));
 
     println!(
