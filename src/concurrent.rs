@@ -13,8 +13,8 @@ use std::process::exit;
 use std::sync::mpsc;
 use std::thread;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde_core::de::DeserializeOwned;
+use serde_core::Serialize;
 
 use crate::api::Api;
 use crate::context::{Config, Context};

@@ -2,8 +2,8 @@
 
 use std::any::type_name;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde_core::de::DeserializeOwned;
+use serde_core::Serialize;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
