@@ -1,0 +1,295 @@
+//! What a handler knows about its invocation ([`Context`], parsed from the headers of the `next`
+//! answer) and about its function ([`Config`], read from the environment once at start).
+//!
+//! Everything here is pure parsing: no I/O, no environment writes, so it is tested (and
+//! fuzzed) without a network.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Header names of the `next` answer, as the Runtime API spells them.
+pub(crate) mod header {
+    pub const REQUEST_ID: &str = "Lambda-Runtime-Aws-Request-Id";
+    pub const DEADLINE_MS: &str = "Lambda-Runtime-Deadline-Ms";
+    pub const FUNCTION_ARN: &str = "Lambda-Runtime-Invoked-Function-Arn";
+    pub const TRACE_ID: &str = "Lambda-Runtime-Trace-Id";
+    pub const CLIENT_CONTEXT: &str = "Lambda-Runtime-Client-Context";
+    pub const COGNITO_IDENTITY: &str = "Lambda-Runtime-Cognito-Identity";
+    pub const TENANT_ID: &str = "Lambda-Runtime-Aws-Tenant-Id";
+    pub const INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
+}
+
+/// The function's configuration, read from the environment once when the runtime starts.
+///
+/// A variable that is not set (as in local invoke) leaves its field empty (or 0 for the memory
+/// size); the runtime never fails because of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub function_name: String,
+    /// `AWS_LAMBDA_FUNCTION_VERSION`, e.g. `$LATEST` or `7`.
+    pub function_version: String,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` in MB; 0 when unset or not a number.
+    pub memory_size_mb: u32,
+    /// `AWS_LAMBDA_LOG_GROUP_NAME`.
+    pub log_group_name: String,
+    /// `AWS_LAMBDA_LOG_STREAM_NAME`.
+    pub log_stream_name: String,
+    /// `AWS_REGION`.
+    pub region: String,
+    /// `_HANDLER`: the function's Handler setting, free text.
+    pub handler: String,
+}
+
+impl Config {
+    /// Reads the configuration through `var`, a lookup such as `|name| std::env::var(name).ok()`
+    /// (taking the lookup as a parameter keeps tests away from the process environment).
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Config {
+        let text = |name: &str| var(name).unwrap_or_default();
+        Config {
+            function_name: text("AWS_LAMBDA_FUNCTION_NAME"),
+            function_version: text("AWS_LAMBDA_FUNCTION_VERSION"),
+            memory_size_mb: text("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").parse().unwrap_or(0),
+            log_group_name: text("AWS_LAMBDA_LOG_GROUP_NAME"),
+            log_stream_name: text("AWS_LAMBDA_LOG_STREAM_NAME"),
+            region: text("AWS_REGION"),
+            handler: text("_HANDLER"),
+        }
+    }
+
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Config {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+}
+
+/// One invocation, as the `next` answer described it. Handlers get it by value.
+///
+/// Optional headers that are absent are `None`. Header bytes that are not UTF-8 are kept with
+/// U+FFFD in their place rather than rejected.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Context {
+    /// `Lambda-Runtime-Aws-Request-Id`: the id this invocation is answered to.
+    pub request_id: String,
+    /// `Lambda-Runtime-Deadline-Ms`: when Lambda stops the invocation, in milliseconds since
+    /// the Unix epoch. 0 when the header is missing or not a whole number, and then
+    /// [`remaining_time`](Context::remaining_time) is zero.
+    pub deadline_ms: u64,
+    /// `Lambda-Runtime-Invoked-Function-Arn`: the ARN the caller used (it may end in a version
+    /// or an alias).
+    pub invoked_function_arn: Option<String>,
+    /// `Lambda-Runtime-Trace-Id`: the X-Ray trace header, also put into `_X_AMZN_TRACE_ID`
+    /// for the invocation by the single-loop runtime.
+    pub xray_trace_id: Option<String>,
+    /// `Lambda-Runtime-Client-Context`: raw JSON (sometimes base64) from mobile-SDK callers.
+    pub client_context: Option<String>,
+    /// `Lambda-Runtime-Cognito-Identity`: raw JSON from mobile-SDK callers.
+    pub identity: Option<String>,
+    /// `Lambda-Runtime-Aws-Tenant-Id`, for tenant-isolated functions.
+    pub tenant_id: Option<String>,
+    /// `Lambda-Runtime-Invocation-Id`: the id of this delivery, where the API sends one.
+    pub invocation_id: Option<String>,
+    /// The function's configuration, read once at start; shared by every invocation.
+    pub config: &'static Config,
+}
+
+impl Context {
+    /// Builds the context from the `next` answer's headers, looked up by name through
+    /// `header`. Fails only when the request id is missing or empty: without it there is
+    /// nothing to answer to.
+    pub(crate) fn from_headers<'h>(
+        header: impl Fn(&str) -> Option<&'h [u8]>,
+        config: &'static Config,
+    ) -> Result<Context, &'static str> {
+        let text =
+            |name: &str| header(name).map(|value| String::from_utf8_lossy(value).into_owned());
+        let request_id = match text(header::REQUEST_ID) {
+            Some(id) if !id.is_empty() => id,
+            Some(_) => return Err("the request id header is empty"),
+            None => return Err("the request id header is missing"),
+        };
+        Ok(Context {
+            request_id,
+            deadline_ms: text(header::DEADLINE_MS)
+                .and_then(|ms| ms.trim().parse().ok())
+                .unwrap_or(0),
+            invoked_function_arn: text(header::FUNCTION_ARN),
+            xray_trace_id: text(header::TRACE_ID),
+            client_context: text(header::CLIENT_CONTEXT),
+            identity: text(header::COGNITO_IDENTITY),
+            tenant_id: text(header::TENANT_ID),
+            invocation_id: text(header::INVOCATION_ID),
+            config,
+        })
+    }
+
+    /// A context for running a handler outside Lambda (local invoke, tests): a fresh request
+    /// id, a deadline `timeout` from now, no optional fields.
+    pub fn local(config: &'static Config, timeout: Duration) -> Context {
+        let now = epoch_ms();
+        Context {
+            request_id: format!("local-{}-{now}", std::process::id()),
+            deadline_ms: now.saturating_add(timeout.as_millis() as u64),
+            invoked_function_arn: None,
+            xray_trace_id: None,
+            client_context: None,
+            identity: None,
+            tenant_id: None,
+            invocation_id: None,
+            config,
+        }
+    }
+
+    /// Time left before the deadline; zero once it has passed or when the deadline is unknown
+    /// or implausible (some emulators send a constant such as `600000`).
+    pub fn remaining_time(&self) -> Duration {
+        Duration::from_millis(self.deadline_ms.saturating_sub(epoch_ms()))
+    }
+}
+
+fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static CONFIG: Config = Config {
+        function_name: String::new(),
+        function_version: String::new(),
+        memory_size_mb: 0,
+        log_group_name: String::new(),
+        log_stream_name: String::new(),
+        region: String::new(),
+        handler: String::new(),
+    };
+
+    fn parse(headers: &[(&str, &[u8])]) -> Result<Context, &'static str> {
+        Context::from_headers(
+            |name| {
+                headers
+                    .iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                    .map(|(_, value)| *value)
+            },
+            &CONFIG,
+        )
+    }
+
+    #[test]
+    fn every_header_lands_in_its_field() {
+        let far = (epoch_ms() + 60_000).to_string();
+        let context = parse(&[
+            (
+                "lambda-runtime-aws-request-id",
+                b"8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+            ),
+            ("lambda-runtime-deadline-ms", far.as_bytes()),
+            (
+                "lambda-runtime-invoked-function-arn",
+                b"arn:aws:lambda:us-east-2:123456789012:function:f:7",
+            ),
+            (
+                "lambda-runtime-trace-id",
+                b"Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1",
+            ),
+            ("lambda-runtime-client-context", b"eyJjdXN0b20iOnt9fQ=="),
+            (
+                "lambda-runtime-cognito-identity",
+                b"{\"cognitoIdentityId\":\"x\"}",
+            ),
+            ("lambda-runtime-aws-tenant-id", b"tenant-7"),
+            ("lambda-runtime-invocation-id", b"inv-1"),
+        ])
+        .unwrap();
+        assert_eq!(context.request_id, "8476a536-e9f4-11e8-9739-2dfe598c3fcd");
+        assert!(context.remaining_time() > Duration::from_secs(50));
+        assert_eq!(
+            context.invoked_function_arn.as_deref(),
+            Some("arn:aws:lambda:us-east-2:123456789012:function:f:7")
+        );
+        assert_eq!(
+            context.xray_trace_id.as_deref(),
+            Some("Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1")
+        );
+        assert_eq!(
+            context.client_context.as_deref(),
+            Some("eyJjdXN0b20iOnt9fQ==")
+        );
+        assert_eq!(
+            context.identity.as_deref(),
+            Some("{\"cognitoIdentityId\":\"x\"}")
+        );
+        assert_eq!(context.tenant_id.as_deref(), Some("tenant-7"));
+        assert_eq!(context.invocation_id.as_deref(), Some("inv-1"));
+    }
+
+    #[test]
+    fn absent_optional_headers_are_none_and_the_deadline_is_zero() {
+        let context = parse(&[("Lambda-Runtime-Aws-Request-Id", b"id")]).unwrap();
+        assert_eq!(context.deadline_ms, 0);
+        assert_eq!(context.remaining_time(), Duration::ZERO);
+        assert!(context.invoked_function_arn.is_none() && context.xray_trace_id.is_none());
+        assert!(context.client_context.is_none() && context.identity.is_none());
+        assert!(context.tenant_id.is_none() && context.invocation_id.is_none());
+    }
+
+    #[test]
+    fn odd_deadlines_never_panic() {
+        for deadline in [
+            "600000",
+            "-5",
+            "soon",
+            "",
+            "99999999999999999999999",
+            "18446744073709551615",
+        ] {
+            let context = parse(&[
+                ("Lambda-Runtime-Aws-Request-Id", b"id"),
+                ("Lambda-Runtime-Deadline-Ms", deadline.as_bytes()),
+            ])
+            .unwrap();
+            let _ = context.remaining_time();
+        }
+        let implausible = parse(&[
+            ("Lambda-Runtime-Aws-Request-Id", b"id"),
+            ("Lambda-Runtime-Deadline-Ms", b"600000"),
+        ])
+        .unwrap();
+        assert_eq!(implausible.remaining_time(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_missing_or_empty_request_id_is_an_error() {
+        assert!(parse(&[]).is_err());
+        assert!(parse(&[("Lambda-Runtime-Aws-Request-Id", b"")]).is_err());
+    }
+
+    #[test]
+    fn non_utf8_header_bytes_are_kept_lossily() {
+        let context = parse(&[
+            ("Lambda-Runtime-Aws-Request-Id", b"id"),
+            ("Lambda-Runtime-Trace-Id", b"Root=\xff"),
+        ])
+        .unwrap();
+        assert_eq!(context.xray_trace_id.as_deref(), Some("Root=\u{fffd}"));
+    }
+
+    #[test]
+    fn config_reads_through_the_lookup() {
+        let config = Config::from_lookup(|name| match name {
+            "AWS_LAMBDA_FUNCTION_NAME" => Some("orders".into()),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" => Some("512".into()),
+            "_HANDLER" => Some("bootstrap".into()),
+            _ => None,
+        });
+        assert_eq!(config.function_name, "orders");
+        assert_eq!(config.memory_size_mb, 512);
+        assert_eq!(config.handler, "bootstrap");
+        assert_eq!(config.region, "");
+    }
+}

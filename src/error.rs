@@ -1,0 +1,241 @@
+//! What a failed invocation reports, and why the runtime itself can stop.
+//!
+//! Two kinds of failure live here and never mix:
+//! - [`Error`] is what a *handler* returns. It becomes the error JSON that Lambda shows the
+//!   caller: `{"errorMessage", "errorType", "stackTrace"}`.
+//! - [`RuntimeError`] is why the *runtime* cannot go on (the Runtime API is gone or broken).
+//!   It ends the process with one line on stderr.
+
+use std::backtrace::{Backtrace, BacktraceStatus};
+use std::fmt;
+
+/// The result type handlers return: `Ok(response)` or an [`Error`] for Lambda to report.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A handler failure, reported to Lambda as
+/// `{"errorMessage": …, "errorType": …, "stackTrace": […]}`.
+///
+/// `?` converts any `std::error::Error + Send + Sync + 'static` into an `Error` and keeps the
+/// source's Rust type name as `errorType` (e.g. `core::num::error::ParseIntError`), its
+/// `Display` text as `errorMessage`, and its `source()` chain as `stackTrace`, followed by a
+/// backtrace when `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) asks for one.
+///
+/// ```
+/// fn parse(event: &[u8]) -> lambda_loop::Result<u32> {
+///     let text = std::str::from_utf8(event)?; // errorType core::str::error::Utf8Error
+///     Ok(text.trim().parse()?) // errorType core::num::error::ParseIntError
+/// }
+/// let error = parse(b"ten").unwrap_err();
+/// assert_eq!(error.error_type(), "core::num::error::ParseIntError");
+/// assert_eq!(error.message(), "invalid digit found in string");
+/// ```
+///
+/// `Error` deliberately does not implement `std::error::Error` itself: that is what lets `?`
+/// accept every error type through one blanket `From` (the same trick `anyhow` uses).
+pub struct Error {
+    error_type: String,
+    message: String,
+    stack_trace: Vec<String>,
+}
+
+impl Error {
+    /// An error with a type and message of your choosing, e.g.
+    /// `Error::new("OrderNotFound", format!("no order {id}"))`. The caller of the function sees
+    /// both; Lambda also puts the type in the `Lambda-Runtime-Function-Error-Type` header.
+    pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
+        Error {
+            error_type: error_type.into(),
+            message: message.into(),
+            stack_trace: Vec::new(),
+        }
+    }
+
+    /// Adds lines to `stackTrace` (frames, causes, hints: free text, one entry per line).
+    pub fn with_stack_trace(mut self, lines: impl IntoIterator<Item = String>) -> Self {
+        self.stack_trace.extend(lines);
+        self
+    }
+
+    /// The `errorType` Lambda will report.
+    pub fn error_type(&self) -> &str {
+        &self.error_type
+    }
+
+    /// The `errorMessage` Lambda will report.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The `stackTrace` lines Lambda will report.
+    pub fn stack_trace(&self) -> &[String] {
+        &self.stack_trace
+    }
+
+    /// The body of an `/error` or `/init/error` post:
+    /// `{"errorMessage":"…","errorType":"…","stackTrace":["…"]}`.
+    ///
+    /// Built with serde_json, so quotes, newlines, control characters and non-ASCII text in the
+    /// message always come out as valid JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        let body = serde_json::json!({
+            "errorMessage": self.message,
+            "errorType": self.error_type,
+            "stackTrace": self.stack_trace,
+        });
+        body.to_string().into_bytes()
+    }
+}
+
+impl<E> From<E> for Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn from(error: E) -> Self {
+        let mut stack_trace = Vec::new();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            stack_trace.push(format!("caused by: {cause}"));
+            source = cause.source();
+        }
+        // `capture` is free unless RUST_BACKTRACE / RUST_LIB_BACKTRACE ask for it.
+        let backtrace = Backtrace::capture();
+        if backtrace.status() == BacktraceStatus::Captured {
+            stack_trace.extend(backtrace.to_string().lines().map(str::to_owned));
+        }
+        Error {
+            error_type: std::any::type_name::<E>().to_owned(),
+            message: error.to_string(),
+            stack_trace,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error_type, self.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("error_type", &self.error_type)
+            .field("message", &self.message)
+            .field("stack_trace", &self.stack_trace)
+            .finish()
+    }
+}
+
+/// Why the runtime stopped serving. Each one ends the process with exit code 1 and one line on
+/// stderr, because Lambda then starts a fresh execution environment: the only cure for a broken
+/// Runtime API.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// `AWS_LAMBDA_RUNTIME_API` is set but is not `host:port` or `http://host:port[/prefix]`.
+    BadEndpoint {
+        /// The value found in the environment.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The Runtime API could not be reached, even after retrying.
+    Unreachable {
+        /// Which call failed, e.g. `GET /runtime/invocation/next`.
+        call: String,
+        /// The transport error's text.
+        detail: String,
+    },
+    /// The Runtime API answered with a status that means the environment is broken
+    /// (5xx on any call, or an unexpected status on `next`).
+    Status {
+        /// Which call got it.
+        call: String,
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// A `next` answer broke the protocol (e.g. no request id): there is no invocation to
+    /// answer to, so the environment cannot be trusted.
+    Protocol {
+        /// What was wrong with the answer.
+        detail: String,
+    },
+    /// Initialisation failed; the error was reported to `/runtime/init/error`.
+    Init {
+        /// The reported error's type.
+        error_type: String,
+        /// The reported error's message.
+        message: String,
+    },
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuntimeError::BadEndpoint { value, reason } => write!(
+                f,
+                "AWS_LAMBDA_RUNTIME_API={value:?} is not usable ({reason}); expected host:port or http://host:port/prefix"
+            ),
+            RuntimeError::Unreachable { call, detail } => {
+                write!(f, "the Runtime API is unreachable ({call}: {detail})")
+            }
+            RuntimeError::Status { call, status } => {
+                write!(f, "the Runtime API answered {status} to {call}; the environment is broken")
+            }
+            RuntimeError::Protocol { detail } => {
+                write!(f, "the Runtime API broke the protocol: {detail}")
+            }
+            RuntimeError::Init {
+                error_type,
+                message,
+            } => write!(f, "initialisation failed: {error_type}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Outer(std::num::ParseIntError);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("could not read the order")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn question_mark_keeps_the_type_name_and_the_source_chain() {
+        fn fails() -> Result<()> {
+            let inner = "x".parse::<i32>().unwrap_err();
+            Err(Outer(inner))?
+        }
+        let error = fails().unwrap_err();
+        assert!(error.error_type().ends_with("error::tests::Outer"));
+        assert_eq!(error.message(), "could not read the order");
+        assert_eq!(
+            error.stack_trace()[0],
+            "caused by: invalid digit found in string"
+        );
+    }
+
+    #[test]
+    fn json_escapes_any_message() {
+        let error = Error::new("Weird\"Type", "line\nbreak \"quoted\" \u{0} ünïcode \\");
+        let parsed: serde_json::Value = serde_json::from_slice(&error.to_json()).unwrap();
+        assert_eq!(parsed["errorType"], "Weird\"Type");
+        assert_eq!(
+            parsed["errorMessage"],
+            "line\nbreak \"quoted\" \u{0} ünïcode \\"
+        );
+        assert_eq!(parsed["stackTrace"], serde_json::json!([]));
+    }
+}

@@ -1,0 +1,70 @@
+//! Panics never lose an invocation, in both panic strategies, with real binaries.
+
+mod support;
+use support::*;
+
+fn assert_panic_report(answer: &Recorded, id: &str) {
+    assert_eq!(
+        answer.path,
+        format!("/2018-06-01/runtime/invocation/{id}/error")
+    );
+    assert_eq!(
+        answer.header("lambda-runtime-function-error-type"),
+        Some("Runtime.Panic")
+    );
+    let body = answer.body_json();
+    assert_eq!(body["errorType"], "Runtime.Panic");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("the fail example was asked to panic"),
+        "{message}"
+    );
+    assert!(
+        message.contains("examples/fail.rs:"),
+        "the location is missing: {message}"
+    );
+}
+
+#[test]
+fn under_unwind_a_panic_is_reported_and_the_loop_goes_on() {
+    let api = FakeApi::start();
+    api.push_event(Event::new("boom", b"panic".to_vec()));
+    api.push_event(Event::new("after", b"alive".to_vec()));
+    let _child = spawn_example("fail", &api, &[]);
+    let answers = api.wait_for_answers(2);
+    assert_panic_report(&answers[0], "boom");
+    assert_eq!(
+        answers[1].path,
+        "/2018-06-01/runtime/invocation/after/response"
+    );
+    assert_eq!(answers[1].body, b"alive");
+}
+
+#[test]
+fn under_abort_the_hook_reports_the_panic_before_the_process_ends() {
+    let binary = example_in_profile("fail", "size");
+    let api = FakeApi::start();
+    api.push_event(Event::new("boom", b"panic".to_vec()));
+    api.push_event(Event::new("never-taken", b"x".to_vec()));
+    let mut child = spawn(&binary, &api, &[]);
+    let status = child.wait();
+    assert!(!status.success());
+    let answers = api.answers();
+    assert_eq!(answers.len(), 1, "{answers:#?}");
+    assert_panic_report(&answers[0], "boom");
+    assert!(child
+        .stderr()
+        .contains("the fail example was asked to panic"));
+}
+
+#[test]
+fn under_abort_ordinary_invocations_still_work() {
+    let binary = example_in_profile("fail", "size");
+    let api = FakeApi::start();
+    api.push_event(Event::new("one", b"hello".to_vec()));
+    api.push_event(Event::new("two", b"custom".to_vec()));
+    let _child = spawn(&binary, &api, &[]);
+    let answers = api.wait_for_answers(2);
+    assert_eq!(answers[0].body, b"hello");
+    assert_eq!(answers[1].body_json()["errorType"], "CustomError");
+}

@@ -1,0 +1,641 @@
+//! Test support: a fake Lambda Runtime API on 127.0.0.1 and helpers to run example binaries
+//! against it.
+//!
+//! The fake speaks HTTP/1.1 over real sockets, keeps connections alive, hands out scripted
+//! events on `next`, and records every request it receives (method, path, headers, body,
+//! trailers, chunk sizes, and which connection it came on).
+#![allow(dead_code)] // each test file uses a different part of the support code
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any wait in a test may last before the test fails: generous, because CI machines
+/// are slow and shared; it only turns a hang into a clear failure.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// One scripted event, answered to a `GET .../invocation/next`.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub request_id: Option<String>,
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// Send the body with `Transfer-Encoding: chunked` instead of `Content-Length`.
+    pub chunked: bool,
+    /// Close the connection, without answering, when the runtime posts this event's answer.
+    pub drop_answer_connection: bool,
+    /// Status for this event's answer post (default 202).
+    pub answer_status: u16,
+}
+
+impl Event {
+    /// An event with a request id header, a deadline 60 s ahead, and `body`.
+    pub fn new(request_id: &str, body: impl Into<Vec<u8>>) -> Event {
+        let deadline = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            + 60_000;
+        Event {
+            request_id: Some(request_id.to_owned()),
+            body: body.into(),
+            headers: vec![(
+                "Lambda-Runtime-Deadline-Ms".into(),
+                deadline.to_string().into_bytes(),
+            )],
+            chunked: false,
+            drop_answer_connection: false,
+            answer_status: 202,
+        }
+    }
+
+    /// Adds (or replaces) a header of the `next` answer.
+    pub fn header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Event {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Removes a header (e.g. the deadline) from the `next` answer.
+    pub fn without_header(mut self, name: &str) -> Event {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self
+    }
+
+    /// An event whose `next` answer has no request id header at all.
+    pub fn without_request_id(mut self) -> Event {
+        self.request_id = None;
+        self
+    }
+
+    pub fn chunked(mut self) -> Event {
+        self.chunked = true;
+        self
+    }
+
+    pub fn drop_answer_connection(mut self) -> Event {
+        self.drop_answer_connection = true;
+        self
+    }
+
+    pub fn answer_status(mut self, status: u16) -> Event {
+        self.answer_status = status;
+        self
+    }
+}
+
+/// A request as the fake received it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    /// Header names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Trailer fields of a chunked body, names in lower case.
+    pub trailers: Vec<(String, String)>,
+    /// Sizes of the chunks of a chunked body, in order (empty for Content-Length bodies).
+    pub chunk_sizes: Vec<usize>,
+    /// Which accepted connection (0, 1, …) the request came on.
+    pub connection: usize,
+}
+
+impl Recorded {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn trailer(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.trailers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn body_json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body of {} is not JSON ({e}): {}",
+                self.path,
+                self.body_text()
+            )
+        })
+    }
+
+    /// True for posts that answer an invocation (`.../response` or `.../error`).
+    pub fn is_answer(&self) -> bool {
+        self.method == "POST"
+            && self.path.contains("/runtime/invocation/")
+            && (self.path.ends_with("/response") || self.path.ends_with("/error"))
+    }
+}
+
+#[derive(Default)]
+struct State {
+    events: VecDeque<Event>,
+    /// Events handed out, by request id, to find how to answer their posts.
+    handed_out: Vec<Event>,
+    requests: Vec<Recorded>,
+    connections: usize,
+    finished: bool,
+    /// Status for `next` once finished (500 = "environment broken, exit").
+    finish_status: u16,
+    /// Status for `/runtime/init/error` posts.
+    init_error_status: u16,
+}
+
+/// The fake Runtime API. Dropping it stops answering (`next` gets 500).
+pub struct FakeApi {
+    addr: String,
+    shared: Arc<(Mutex<State>, Condvar)>,
+}
+
+impl FakeApi {
+    /// Starts the fake on 127.0.0.1 with a free port.
+    pub fn start() -> FakeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().unwrap().to_string();
+        let shared = Arc::new((
+            Mutex::new(State {
+                finish_status: 500,
+                init_error_status: 202,
+                ..State::default()
+            }),
+            Condvar::new(),
+        ));
+        let accept_shared = Arc::clone(&shared);
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let connection = {
+                    let mut state = accept_shared.0.lock().unwrap();
+                    state.connections += 1;
+                    state.connections - 1
+                };
+                let conn_shared = Arc::clone(&accept_shared);
+                thread::spawn(move || serve_connection(stream, connection, conn_shared));
+            }
+        });
+        FakeApi { addr, shared }
+    }
+
+    /// `127.0.0.1:PORT`, the value for `AWS_LAMBDA_RUNTIME_API`.
+    pub fn addr(&self) -> String {
+        self.addr.clone()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.shared.0.lock().unwrap()
+    }
+
+    /// Queues an event for the next `next` call.
+    pub fn push_event(&self, event: Event) {
+        self.state().events.push_back(event);
+        self.shared.1.notify_all();
+    }
+
+    /// From now on `next` is answered with 500, so a runtime exits.
+    pub fn finish(&self) {
+        self.state().finished = true;
+        self.shared.1.notify_all();
+    }
+
+    /// Status for `/runtime/init/error` posts (default 202).
+    pub fn set_init_error_status(&self, status: u16) {
+        self.state().init_error_status = status;
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state().requests.clone()
+    }
+
+    /// Posts that answer invocations, in arrival order.
+    pub fn answers(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(Recorded::is_answer)
+            .collect()
+    }
+
+    /// How many TCP connections were accepted.
+    pub fn connections(&self) -> usize {
+        self.state().connections
+    }
+
+    /// Waits until `predicate` holds over the recorded requests; panics after [`PATIENCE`].
+    pub fn wait_until(&self, what: &str, predicate: impl Fn(&[Recorded]) -> bool) -> Vec<Recorded> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut state = self.state();
+        loop {
+            if predicate(&state.requests) {
+                return state.requests.clone();
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let seen: Vec<String> = state
+                    .requests
+                    .iter()
+                    .map(|r| format!("{} {}", r.method, r.path))
+                    .collect();
+                panic!("timed out waiting for {what}; requests seen: {seen:#?}");
+            }
+            state = self.shared.1.wait_timeout(state, deadline - now).unwrap().0;
+        }
+    }
+
+    /// Waits for at least `n` answer posts and returns all of them.
+    pub fn wait_for_answers(&self, n: usize) -> Vec<Recorded> {
+        self.wait_until(&format!("{n} answer posts"), |requests| {
+            requests.iter().filter(|r| r.is_answer()).count() >= n
+        });
+        self.answers()
+    }
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<State>, Condvar)>) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    let mut writer = stream;
+    while let Some(request) = read_request(&mut reader, connection) {
+        let path = request.path.clone();
+        let method = request.method.clone();
+        let answer_event = {
+            let (lock, condvar) = &*shared;
+            let mut state = lock.lock().unwrap();
+            state.requests.push(request);
+            condvar.notify_all();
+            state
+                .handed_out
+                .iter()
+                .find(|e| {
+                    e.request_id.as_deref().is_some_and(|id| {
+                        path.starts_with(&format!("/2018-06-01/runtime/invocation/{id}/"))
+                    })
+                })
+                .cloned()
+        };
+        let written = if method == "GET" && path.ends_with("/runtime/invocation/next") {
+            answer_next(&mut writer, &shared)
+        } else if path.ends_with("/runtime/init/error") {
+            let status = shared.0.lock().unwrap().init_error_status;
+            write_status(&mut writer, status)
+        } else if method == "POST" && path.contains("/runtime/invocation/") {
+            match answer_event {
+                Some(event) if event.drop_answer_connection => {
+                    let _ = writer.shutdown(Shutdown::Both);
+                    return;
+                }
+                Some(event) => write_status(&mut writer, event.answer_status),
+                None => write_status(&mut writer, 202),
+            }
+        } else {
+            write_status(&mut writer, 404)
+        };
+        if written.is_err() {
+            return;
+        }
+    }
+}
+
+/// Blocks until an event is queued (or the fake is finished), then writes the `next` answer.
+fn answer_next(
+    writer: &mut TcpStream,
+    shared: &Arc<(Mutex<State>, Condvar)>,
+) -> std::io::Result<()> {
+    let (lock, condvar) = &**shared;
+    let mut state = lock.lock().unwrap();
+    let event = loop {
+        if let Some(event) = state.events.pop_front() {
+            break event;
+        }
+        if state.finished {
+            let status = state.finish_status;
+            drop(state);
+            return write_status(writer, status);
+        }
+        state = condvar.wait(state).unwrap();
+    };
+    state.handed_out.push(event.clone());
+    drop(state);
+
+    let mut head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n".to_vec();
+    if let Some(id) = &event.request_id {
+        head.extend_from_slice(format!("Lambda-Runtime-Aws-Request-Id: {id}\r\n").as_bytes());
+    }
+    for (name, value) in &event.headers {
+        head.extend_from_slice(name.as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value);
+        head.extend_from_slice(b"\r\n");
+    }
+    if event.chunked {
+        head.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+        writer.write_all(&head)?;
+        for chunk in event.body.chunks(64 * 1024) {
+            writer.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
+            writer.write_all(chunk)?;
+            writer.write_all(b"\r\n")?;
+        }
+        writer.write_all(b"0\r\n\r\n")
+    } else {
+        head.extend_from_slice(format!("Content-Length: {}\r\n\r\n", event.body.len()).as_bytes());
+        writer.write_all(&head)?;
+        writer.write_all(&event.body)
+    }
+}
+
+fn write_status(writer: &mut TcpStream, status: u16) -> std::io::Result<()> {
+    let body = if (200..300).contains(&status) {
+        "{\"status\":\"OK\"}".to_owned()
+    } else {
+        format!("{{\"errorMessage\":\"fake status {status}\",\"errorType\":\"Fake.Status\"}}")
+    };
+    let answer = format!(
+        "HTTP/1.1 {status} Fake\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    writer.write_all(answer.as_bytes())
+}
+
+/// Reads one HTTP/1.1 request; `None` at end of stream or on anything malformed.
+fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<Recorded> {
+    let line = read_line(reader)?;
+    let mut parts = line.split(' ');
+    let method = parts.next()?.to_owned();
+    let path = parts.next()?.to_owned();
+    let headers = read_fields(reader)?;
+    let mut recorded = Recorded {
+        method,
+        path,
+        headers,
+        body: Vec::new(),
+        trailers: Vec::new(),
+        chunk_sizes: Vec::new(),
+        connection,
+    };
+    if recorded
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        loop {
+            let size_line = read_line(reader)?;
+            let size_hex = size_line.split(';').next()?.trim();
+            let size = usize::from_str_radix(size_hex, 16).ok()?;
+            if size == 0 {
+                break;
+            }
+            let start = recorded.body.len();
+            recorded.body.resize(start + size, 0);
+            reader.read_exact(&mut recorded.body[start..]).ok()?;
+            recorded.chunk_sizes.push(size);
+            if !read_line(reader)?.is_empty() {
+                return None; // chunk data must end with CRLF
+            }
+        }
+        recorded.trailers = read_fields(reader)?;
+    } else if let Some(length) = recorded.header("content-length") {
+        let length: usize = length.trim().parse().ok()?;
+        recorded.body = vec![0; length];
+        reader.read_exact(&mut recorded.body).ok()?;
+    }
+    Some(recorded)
+}
+
+/// Header (or trailer) fields up to the empty line; names lower-cased.
+fn read_fields(reader: &mut BufReader<TcpStream>) -> Option<Vec<(String, String)>> {
+    let mut fields = Vec::new();
+    loop {
+        let line = read_line(reader)?;
+        if line.is_empty() {
+            return Some(fields);
+        }
+        let (name, value) = line.split_once(':')?;
+        fields.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+}
+
+/// One CRLF-terminated line without its CRLF; `None` at end of stream.
+fn read_line(reader: &mut BufReader<TcpStream>) -> Option<String> {
+    let mut line = Vec::new();
+    let read = reader.read_until(b'\n', &mut line).ok()?;
+    if read == 0 || !line.ends_with(b"\r\n") {
+        return None;
+    }
+    line.truncate(line.len() - 2);
+    Some(String::from_utf8_lossy(&line).into_owned())
+}
+
+// ---------------------------------------------------------------------------------------
+// Binaries
+
+/// The cargo target directory this test was built into (…/target).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test binary>
+    exe.parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf()
+}
+
+/// An example built by `cargo test` itself (debug profile, panic = unwind).
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("profile dir")
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: cargo test builds examples first",
+        path.display()
+    );
+    path
+}
+
+/// An example built with a cargo profile (e.g. `size`, which aborts on panic), built once per
+/// test process.
+pub fn example_in_profile(name: &str, profile: &str) -> PathBuf {
+    static BUILD_LOCK: OnceLock<Mutex<()>> = OnceLock::new();
+    let _serial = BUILD_LOCK
+        .get_or_init(|| Mutex::new(()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let target = target_dir();
+    let path = target.join(profile).join("examples").join(name);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--example",
+            name,
+            "--profile",
+            profile,
+            "--target-dir",
+        ])
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run cargo build");
+    assert!(
+        output.status.success(),
+        "cargo build --example {name} --profile {profile} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    path
+}
+
+/// A running child process; killed when dropped. Its stderr is collected in the background.
+pub struct Running {
+    child: Child,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Running {
+    /// Waits for the child to exit (panics after [`PATIENCE`]).
+    pub fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Give the reader threads a moment to drain the pipes.
+                thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the child did not exit in time; stderr: {}",
+                self.stderr()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// True while the child has not exited.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    pub fn stdout(&self) -> Vec<u8> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts `program` with a clean environment holding only `envs` (and nothing else from the
+/// test process), stdin closed, stdout and stderr collected.
+pub fn spawn_with_env(
+    program: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    stdin: Option<Vec<u8>>,
+) -> Running {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env_clear()
+        .envs(envs.iter().copied())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+    }
+    let collect = |mut pipe: Box<dyn Read + Send>| {
+        let sink = Arc::new(Mutex::new(Vec::new()));
+        let thread_sink = Arc::clone(&sink);
+        thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            while let Ok(n) = pipe.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                thread_sink.lock().unwrap().extend_from_slice(&buffer[..n]);
+            }
+        });
+        sink
+    };
+    let stdout = collect(Box::new(child.stdout.take().unwrap()));
+    let stderr = collect(Box::new(child.stderr.take().unwrap()));
+    Running {
+        child,
+        stderr,
+        stdout,
+    }
+}
+
+/// Starts `program` as a Lambda would: `AWS_LAMBDA_RUNTIME_API` pointing at `api`, a few of
+/// the usual variables, and `extra`.
+pub fn spawn(program: &Path, api: &FakeApi, extra: &[(&str, &str)]) -> Running {
+    let addr = api.addr();
+    let mut envs = vec![
+        ("AWS_LAMBDA_RUNTIME_API", addr.as_str()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "test-function"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/test-function"),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/27/[$LATEST]abc"),
+        ("AWS_REGION", "eu-west-1"),
+        ("_HANDLER", "bootstrap"),
+    ];
+    envs.extend_from_slice(extra);
+    spawn_with_env(program, &[], &envs, None)
+}
+
+/// Starts example `name` (debug build) against `api`.
+pub fn spawn_example(name: &str, api: &FakeApi, extra: &[(&str, &str)]) -> Running {
+    spawn(&example(name), api, extra)
+}
