@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: lambda-loop, the official lambda_runtime, and a raw floor.
 #
-# Usage: bench/run.sh [--quick] [--build-times] [--rounds N] [--no-tiny]
+# Usage: bench/run.sh [--quick] [--build-times] [--rounds N] [--tiny]
 #   --quick        smoke run: one round, few invocations (about a minute)
 #   --build-times  also time a clean `cargo build --release` per function family
 #                  (slow; otherwise the last measured times in results/build-times.tsv are shown)
 #   --rounds N     timing rounds (default 5)
-#   --no-tiny      skip the nightly build-std `tiny` rows
+#   --tiny         add `tiny` rows: nightly, build-std for size, immediate-abort panics
+#                  (rebuilds std, several minutes more)
 # Prints one markdown table and writes it, with the machine and the date, to results/latest.md.
 set -euo pipefail
 
@@ -16,13 +17,13 @@ cd "$here"
 quick=""
 build_times=""
 rounds=""
-tiny="yes"
+tiny=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) quick="--quick" ;;
         --build-times) build_times="yes" ;;
         --rounds) rounds="$2"; shift ;;
-        --no-tiny) tiny="" ;;
+        --tiny) tiny="yes" ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -87,7 +88,7 @@ if [[ -n "$tiny" ]]; then
     # The smallest build stable can't make: std rebuilt for size with panics that abort at once.
     for package in ll-echo ll-json official-echo raw-floor; do
         for target in "$x86" "$arm"; do
-            if CARGO_BUILD_JOBS=$jobs RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" cargo +nightly build -q \
+            if CARGO_BUILD_JOBS=$jobs RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Clink-self-contained=yes" cargo +nightly build -q \
                 -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size \
                 -p "$package" --profile size --target "$target" --target-dir target/tiny \
                 2>"target/tiny-$package.$target.build.log"; then
@@ -194,7 +195,7 @@ cpu_model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) CPU(s), ${cpu_model:-unknown CPU}, Linux $(uname -r)"
     echo "- toolchain: $(rustc -V); official runtime: lambda_runtime $(cargo tree -q -p official-echo -e normal --depth 1 --prefix none | awk '/^lambda_runtime /{print $2}')"
-    echo "- command: \`bench/run.sh${quick:+ --quick}${rounds:+ --rounds $rounds}\` (harness and functions pinned with \`taskset -c 0\`)"
+    echo "- command: \`bench/run.sh${quick:+ --quick}${rounds:+ --rounds $rounds}${tiny:+ --tiny}\` (harness and functions pinned with \`taskset -c 0\`)"
     echo
     cat "$table"
     if [[ -s "$excerpt" ]]; then

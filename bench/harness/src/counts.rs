@@ -7,6 +7,8 @@
 //!   counted).
 //! - per invocation: the same with N and M invocations of the 64 B event;
 //!   (I(N) − I(M)) / (N − M), so start-up and the end cancel out.
+//! - the same at 1 MiB, with 6 and 2 invocations: a deterministic view of the large-event
+//!   rows, whose wall-clock figures suffer most from a busy machine.
 //! - syscalls per invocation: `strace -f -c` (all threads) with N and M invocations, each run
 //!   ended by a 500 on `next`; (S(N) − S(M)) / (N − M).
 
@@ -22,11 +24,12 @@ use std::time::Duration;
 pub struct Counts {
     pub init_instructions: Option<f64>,
     pub instructions_per_invocation: Option<f64>,
+    pub instructions_per_mib_invocation: Option<f64>,
     pub syscalls_per_invocation: Option<f64>,
 }
 
-fn run_under(wrapper: &[String], function: &Function, invocations: u64, ending: Ending, scratch: &Path) -> Result<(), String> {
-    let mut event = PreparedEvent::new(&events::json_event(64));
+fn run_under(wrapper: &[String], function: &Function, invocations: u64, size: usize, ending: Ending, scratch: &Path) -> Result<(), String> {
+    let mut event = PreparedEvent::new(&events::json_event(size));
     let plan = Plan {
         wrapper,
         bin: &function.bin,
@@ -39,8 +42,8 @@ fn run_under(wrapper: &[String], function: &Function, invocations: u64, ending: 
     session::run(&plan, &mut event).map(|_| ()).map_err(|e| format!("{} under {}: {e}", function.name, wrapper[0]))
 }
 
-fn instructions(function: &Function, invocations: u64, scratch: &Path) -> Result<f64, String> {
-    let log = scratch.join(format!("{}.{invocations}.cachegrind", function.name));
+fn instructions(function: &Function, invocations: u64, size: usize, scratch: &Path) -> Result<f64, String> {
+    let log = scratch.join(format!("{}.{invocations}.{size}.cachegrind", function.name));
     let wrapper: Vec<String> = [
         "valgrind",
         "--tool=cachegrind",
@@ -51,7 +54,7 @@ fn instructions(function: &Function, invocations: u64, scratch: &Path) -> Result
     .map(|s| s.to_string())
     .chain([format!("--log-file={}", log.display())])
     .collect();
-    run_under(&wrapper, function, invocations, Ending::Terminate, scratch)?;
+    run_under(&wrapper, function, invocations, size, Ending::Terminate, scratch)?;
     let text = std::fs::read_to_string(&log).map_err(|e| format!("no valgrind log {}: {e}", log.display()))?;
     let line = text
         .lines()
@@ -65,7 +68,7 @@ fn syscalls(function: &Function, invocations: u64, scratch: &Path) -> Result<f64
     let summary = scratch.join(format!("{}.{invocations}.strace", function.name));
     let wrapper: Vec<String> =
         ["strace".to_owned(), "-f".to_owned(), "-c".to_owned(), "-o".to_owned(), summary.display().to_string()].to_vec();
-    run_under(&wrapper, function, invocations, Ending::Fail, scratch)?;
+    run_under(&wrapper, function, invocations, 64, Ending::Fail, scratch)?;
     let text = std::fs::read_to_string(&summary).map_err(|e| format!("no strace summary {}: {e}", summary.display()))?;
     let total = text
         .lines()
@@ -80,14 +83,19 @@ pub fn measure_counts(functions: &[Function], quick: bool, scratch: &Path) -> Re
     let mut all = HashMap::new();
     for function in functions {
         eprintln!("harness: counting {} (valgrind, strace)", function.name);
-        let init = instructions(function, 0, scratch)?;
-        let per_invocation = (instructions(function, many, scratch)? - instructions(function, few, scratch)?) / (many - few) as f64;
+        let init = instructions(function, 0, 64, scratch)?;
+        let per_invocation =
+            (instructions(function, many, 64, scratch)? - instructions(function, few, 64, scratch)?) / (many - few) as f64;
+        let mib = 1 << 20;
+        let per_mib_invocation =
+            (instructions(function, 6, mib, scratch)? - instructions(function, 2, mib, scratch)?) / 4.0;
         let syscalls_per_invocation = (syscalls(function, many, scratch)? - syscalls(function, few, scratch)?) / (many - few) as f64;
         all.insert(
             function.name.clone(),
             Counts {
                 init_instructions: Some(init),
                 instructions_per_invocation: Some(per_invocation),
+                instructions_per_mib_invocation: Some(per_mib_invocation),
                 syscalls_per_invocation: Some(syscalls_per_invocation),
             },
         );

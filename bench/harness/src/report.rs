@@ -69,9 +69,10 @@ pub fn render(functions: &[Function], timings: &Timings, counts: &HashMap<String
         decimals: 3,
         value: Box::new(|f: &Function| timings.init_ms.get(&f.name).and_then(|v| median(v))),
     });
-    let count_rows: [(&str, fn(&Counts) -> Option<f64>, usize); 3] = [
+    let count_rows: [(&str, fn(&Counts) -> Option<f64>, usize); 4] = [
         ("instructions exec → first `next`", |c| c.init_instructions, 0),
         ("instructions per 64 B invocation", |c| c.instructions_per_invocation, 0),
+        ("instructions per 1 MiB invocation", |c| c.instructions_per_mib_invocation, 0),
         ("syscalls per 64 B invocation", |c| c.syscalls_per_invocation, 2),
     ];
     for (label, pick, decimals) in count_rows {
@@ -173,7 +174,7 @@ fn targets(functions: &[Function], rows: &[Row], by_name: &HashMap<&str, &Functi
     let find = |prefix: &str| rows.iter().find(|r| r.label.starts_with(prefix));
     let value = |prefix: &str, f: &Function| find(prefix).and_then(|r| (r.value)(f));
     // (target, figure row prefix, max ratio to official, max ratio to the floor, absolute max)
-    let checks: [(&str, &str, Option<f64>, Option<f64>, Option<f64>); 11] = [
+    let checks: [(&str, &str, Option<f64>, Option<f64>, Option<f64>); 12] = [
         ("stripped size ≤ 0.5 × official", "stripped bytes, x86_64", Some(0.5), None, None),
         ("instructions exec → next ≤ 0.5 × official, ≤ 2 × floor", "instructions exec", Some(0.5), Some(2.0), None),
         ("instructions per 64 B invocation ≤ 0.5 × official, ≤ 2 × floor", "instructions per 64 B", Some(0.5), Some(2.0), None),
@@ -182,6 +183,7 @@ fn targets(functions: &[Function], rows: &[Row], by_name: &HashMap<&str, &Functi
         ("1 KiB round-trip p50 ≤ 0.5 × official", "round trip p50, µs, 1 KiB", Some(0.5), None, None),
         ("1 MiB round-trip p50 ≤ 1.0 × official, ≤ 1.1 × floor", "round trip p50, µs, 1 MiB", Some(1.0), Some(1.1), None),
         ("5 MiB round-trip p50 ≤ 1.0 × official, ≤ 1.1 × floor", "round trip p50, µs, 5 MiB", Some(1.0), Some(1.1), None),
+        ("(same, by instructions) 1 MiB ≤ 1.0 × official, ≤ 1.1 × floor", "instructions per 1 MiB", Some(1.0), Some(1.1), None),
         ("peak RSS at 64 B ≤ 0.5 × official", "peak RSS (VmHWM), KiB, 64 B", Some(0.5), None, None),
         ("crates in the tree ≤ 0.25 × official", "crates in the dependency tree", Some(0.25), None, None),
         ("clean release build ≤ 0.33 × official", "clean release build", Some(0.33), None, None),
