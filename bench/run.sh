@@ -101,9 +101,12 @@ if [[ -n "$tiny" ]]; then
 fi
 
 bin_path() { # target profile package [tiny]
-    local base=target
-    [[ "${4:-}" == tiny ]] && base=target/tiny
-    echo "$here/$base/$1/$(dir_of "$2")/$3"
+    if [[ "${4:-}" == tiny ]]; then
+        # tiny = the size profile, built by nightly into its own target folder.
+        echo "$here/target/tiny/$1/size/$3"
+    else
+        echo "$here/target/$1/$(dir_of "$2")/$3"
+    fi
 }
 
 zip_bytes() { # binary -> bytes of a zip holding it as `bootstrap`
@@ -195,6 +198,9 @@ cpu_model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) CPU(s), ${cpu_model:-unknown CPU}, Linux $(uname -r)"
     echo "- toolchain: $(rustc -V); official runtime: lambda_runtime $(cargo tree -q -p official-echo -e normal --depth 1 --prefix none | awk '/^lambda_runtime /{print $2}')"
+    if [[ -f "$times_file" ]]; then
+        echo "- clean build times: \`results/build-times.tsv\`, measured by \`bench/run.sh --build-times\` on $(date -u -r "$times_file" '+%Y-%m-%d %H:%M UTC')"
+    fi
     echo "- command: \`bench/run.sh${quick:+ --quick}${rounds:+ --rounds $rounds}${tiny:+ --tiny}\` (harness and functions pinned with \`taskset -c 0\`)"
     echo
     cat "$table"
