@@ -72,7 +72,11 @@ impl PreparedEvent {
         let body_start = bytes.len();
         bytes.extend_from_slice(event);
         let body_range = body_start..bytes.len();
-        Self { bytes, id_at, body_range }
+        Self {
+            bytes,
+            id_at,
+            body_range,
+        }
     }
 
     pub fn event(&self) -> &[u8] {
@@ -92,7 +96,11 @@ impl FakeApi {
     pub fn bind() -> io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
-        Ok(Self { listener, connections: Vec::new(), body: Vec::new() })
+        Ok(Self {
+            listener,
+            connections: Vec::new(),
+            body: Vec::new(),
+        })
     }
 
     pub fn addr(&self) -> String {
@@ -131,7 +139,10 @@ impl FakeApi {
             }
             if sys_poll(&mut fds, POLL_WAIT_MS)? == 0 {
                 if Instant::now() > deadline {
-                    return Err(io::Error::new(io::ErrorKind::TimedOut, "no request before the deadline"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "no request before the deadline",
+                    ));
                 }
                 if !alive() {
                     return Err(io::Error::other("the child exited"));
@@ -155,7 +166,13 @@ impl FakeApi {
                 Ok((stream, _)) => {
                     stream.set_nonblocking(false)?;
                     stream.set_nodelay(true)?;
-                    self.connections.push(Connection { stream, buf: vec![0; READ_CHUNK], start: 0, end: 0, open: true });
+                    self.connections.push(Connection {
+                        stream,
+                        buf: vec![0; READ_CHUNK],
+                        start: 0,
+                        end: 0,
+                        open: true,
+                    });
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => return Err(e),
@@ -167,7 +184,8 @@ impl FakeApi {
     fn parse_request(&mut self, index: usize) -> io::Result<Request> {
         let conn = &mut self.connections[index];
         let head_len = find_head_end(&conn.buf[conn.start..conn.end]).expect("head is buffered");
-        let head = String::from_utf8_lossy(&conn.buf[conn.start..conn.start + head_len]).into_owned();
+        let head =
+            String::from_utf8_lossy(&conn.buf[conn.start..conn.start + head_len]).into_owned();
         conn.start += head_len + 4;
         let mut lines = head.split("\r\n");
         let request_line = lines.next().unwrap_or_default();
@@ -177,7 +195,9 @@ impl FakeApi {
         let mut content_length = 0usize;
         let mut chunked = false;
         for line in lines {
-            let Some((name, value)) = line.split_once(':') else { continue };
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
             let value = value.trim();
             if name.eq_ignore_ascii_case("content-length") {
                 content_length = value
@@ -202,13 +222,24 @@ impl FakeApi {
         } else {
             Call::Other
         };
-        Ok(Request { call, path, connection: index })
+        Ok(Request {
+            call,
+            path,
+            connection: index,
+        })
     }
 
     /// Answers a `next` with the prepared event as invocation `n`; returns the request id.
-    pub fn send_event(&mut self, request: &Request, event: &mut PreparedEvent, n: u64) -> io::Result<String> {
+    pub fn send_event(
+        &mut self,
+        request: &Request,
+        event: &mut PreparedEvent,
+        n: u64,
+    ) -> io::Result<String> {
         let id = event.set_id(n).to_owned();
-        self.connections[request.connection].stream.write_all(&event.bytes)?;
+        self.connections[request.connection]
+            .stream
+            .write_all(&event.bytes)?;
         Ok(id)
     }
 
@@ -216,13 +247,17 @@ impl FakeApi {
     pub fn accept_post(&mut self, request: &Request) -> io::Result<()> {
         const ACCEPTED: &[u8] =
             b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"status\":\"OK\"}\n";
-        self.connections[request.connection].stream.write_all(ACCEPTED)
+        self.connections[request.connection]
+            .stream
+            .write_all(ACCEPTED)
     }
 
     /// Answers with 500: the environment is broken, the runtime should exit.
     pub fn fail(&mut self, request: &Request) -> io::Result<()> {
         const BROKEN: &[u8] = b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
-        self.connections[request.connection].stream.write_all(BROKEN)
+        self.connections[request.connection]
+            .stream
+            .write_all(BROKEN)
     }
 }
 
@@ -240,12 +275,19 @@ fn read_exact_body(conn: &mut Connection, len: usize, body: &mut Vec<u8>) -> io:
     while body.len() < target {
         let want = (target - body.len()) as u64;
         match (&mut conn.stream).take(want).read_to_end(body) {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "body cut short")),
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "body cut short",
+                ))
+            }
             Ok(_) => {}
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => return Err(e),
         }
@@ -262,7 +304,12 @@ fn fill(conn: &mut Connection) -> io::Result<()> {
     }
     loop {
         match conn.stream.read(&mut conn.buf[conn.end..]) {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "chunked body cut short")),
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "chunked body cut short",
+                ))
+            }
             Ok(n) => {
                 conn.end += n;
                 return Ok(());
@@ -270,7 +317,9 @@ fn fill(conn: &mut Connection) -> io::Result<()> {
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => return Err(e),
         }
@@ -279,8 +328,12 @@ fn fill(conn: &mut Connection) -> io::Result<()> {
 
 fn read_line(conn: &mut Connection) -> io::Result<String> {
     loop {
-        if let Some(pos) = conn.buf[conn.start..conn.end].windows(2).position(|w| w == b"\r\n") {
-            let line = String::from_utf8_lossy(&conn.buf[conn.start..conn.start + pos]).into_owned();
+        if let Some(pos) = conn.buf[conn.start..conn.end]
+            .windows(2)
+            .position(|w| w == b"\r\n")
+        {
+            let line =
+                String::from_utf8_lossy(&conn.buf[conn.start..conn.start + pos]).into_owned();
             conn.start += pos + 2;
             return Ok(line);
         }
@@ -330,7 +383,11 @@ fn fill_once(conn: &mut Connection) -> io::Result<()> {
 }
 
 fn pollfd(fd: RawFd) -> libc::pollfd {
-    libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
 }
 
 fn sys_poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
@@ -339,7 +396,11 @@ fn sys_poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
     let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
     if ready < 0 {
         let error = io::Error::last_os_error();
-        return if error.kind() == io::ErrorKind::Interrupted { Ok(0) } else { Err(error) };
+        return if error.kind() == io::ErrorKind::Interrupted {
+            Ok(0)
+        } else {
+            Err(error)
+        };
     }
     Ok(ready as usize)
 }

@@ -31,12 +31,18 @@ pub struct Function {
 }
 
 fn read_manifest(path: &str) -> Result<Vec<Function>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read manifest {path}: {e}"))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read manifest {path}: {e}"))?;
     let mut functions = Vec::new();
-    for line in text.lines().filter(|line| !line.trim().is_empty() && !line.starts_with('#')) {
+    for line in text
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+    {
         let fields: Vec<&str> = line.split('\t').collect();
         if fields.len() != 10 {
-            return Err(format!("manifest line needs 10 tab-separated fields: {line:?}"));
+            return Err(format!(
+                "manifest line needs 10 tab-separated fields: {line:?}"
+            ));
         }
         let number = |s: &str| s.parse::<f64>().ok();
         functions.push(Function {
@@ -58,7 +64,10 @@ fn read_manifest(path: &str) -> Result<Vec<Function>, String> {
 }
 
 fn flag_value(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|arg| arg == name).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|arg| arg == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 fn main() -> ExitCode {
@@ -66,9 +75,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("serve") => serve(&args[1..]),
-        _ => Err("usage: harness run --manifest FILE [--quick] [--rounds N] [--out FILE] \
+        _ => Err(
+            "usage: harness run --manifest FILE [--quick] [--rounds N] [--out FILE] \
                   | harness serve --bin PATH [--wrap CMD] [--invocations N] [--size BYTES]"
-            .to_owned()),
+                .to_owned(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -107,8 +118,12 @@ fn serve(args: &[String]) -> Result<(), String> {
     let wrapper: Vec<String> = flag_value(args, "--wrap")
         .map(|w| w.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
-    let invocations: u64 = flag_value(args, "--invocations").map_or(Ok(3), |n| n.parse()).map_err(|_| "bad --invocations")?;
-    let size: usize = flag_value(args, "--size").map_or(Ok(64), |n| n.parse()).map_err(|_| "bad --size")?;
+    let invocations: u64 = flag_value(args, "--invocations")
+        .map_or(Ok(3), |n| n.parse())
+        .map_err(|_| "bad --invocations")?;
+    let size: usize = flag_value(args, "--size")
+        .map_or(Ok(64), |n| n.parse())
+        .map_err(|_| "bad --size")?;
     let mut event = api::PreparedEvent::new(&events::json_event(size));
     let plan = session::Plan {
         wrapper: &wrapper,

@@ -56,7 +56,10 @@ fn lambda_env(command: &mut Command, api: &str, bin: &Path) {
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/27/[$LATEST]0123456789abcdef")
+        .env(
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "2026/11/27/[$LATEST]0123456789abcdef",
+        )
         .env("AWS_LAMBDA_LOG_FORMAT", "Text")
         .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
         .env("AWS_REGION", "us-east-1")
@@ -108,7 +111,10 @@ pub fn run(plan: &Plan, event: &mut PreparedEvent) -> io::Result<Outcome> {
             let _ = child.wait();
             let stderr = std::fs::read_to_string(&plan.stderr).unwrap_or_default();
             let tail: String = stderr.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
-            return Err(io::Error::other(format!("{}: {e} (child stderr, last lines: {tail})", plan.bin.display())));
+            return Err(io::Error::other(format!(
+                "{}: {e} (child stderr, last lines: {tail})",
+                plan.bin.display()
+            )));
         }
     };
     // The child should end by itself now; a stuck one is killed.
@@ -128,7 +134,10 @@ pub fn run(plan: &Plan, event: &mut PreparedEvent) -> io::Result<Outcome> {
 }
 
 fn terminate(pid: u32) -> io::Result<()> {
-    let status = Command::new("kill").arg("-TERM").arg(pid.to_string()).status()?;
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()?;
     if status.success() {
         Ok(())
     } else {
@@ -154,7 +163,10 @@ fn serve(
     let mut loop_start = Instant::now();
     for n in 0..total {
         if request.call != Call::Next {
-            return Err(io::Error::other(format!("expected GET next, got {}", request.path)));
+            return Err(io::Error::other(format!(
+                "expected GET next, got {}",
+                request.path
+            )));
         }
         if n == plan.warmup {
             cpu_before = probe::cpu_ns(pid);
@@ -166,7 +178,10 @@ fn serve(
         let round_trip = sent_at.elapsed();
         if post.call != Call::Response || !post.path.contains(&id) {
             let detail = String::from_utf8_lossy(&api.body[..api.body.len().min(300)]).into_owned();
-            return Err(io::Error::other(format!("invocation {n}: expected the response of {id}, got {} {detail}", post.path)));
+            return Err(io::Error::other(format!(
+                "invocation {n}: expected the response of {id}, got {} {detail}",
+                post.path
+            )));
         }
         if api.body != event.event() {
             return Err(io::Error::other(format!(
@@ -182,13 +197,20 @@ fn serve(
         request = api.read_request(deadline, &mut alive)?;
     }
     if request.call != Call::Next {
-        return Err(io::Error::other(format!("expected GET next, got {}", request.path)));
+        return Err(io::Error::other(format!(
+            "expected GET next, got {}",
+            request.path
+        )));
     }
     let elapsed = loop_start.elapsed().as_secs_f64();
     let cpu_after = probe::cpu_ns(pid);
     let outcome = Outcome {
         init,
-        per_second: if plan.measured > 0 { plan.measured as f64 / elapsed } else { 0.0 },
+        per_second: if plan.measured > 0 {
+            plan.measured as f64 / elapsed
+        } else {
+            0.0
+        },
         round_trips,
         cpu_ns: cpu_before.zip(cpu_after).map(|(a, b)| b.saturating_sub(a)),
         peak_rss_kib: probe::peak_rss_kib(pid),

@@ -10,9 +10,19 @@ use std::time::Duration;
 /// Event sizes of the timing rows, with (warm-up, measured) invocations per run.
 pub fn sizes(quick: bool) -> Vec<(usize, &'static str, u64, u64)> {
     if quick {
-        vec![(64, "64 B", 20, 300), (1024, "1 KiB", 20, 300), (1 << 20, "1 MiB", 2, 10), (5 << 20, "5 MiB", 1, 4)]
+        vec![
+            (64, "64 B", 20, 300),
+            (1024, "1 KiB", 20, 300),
+            (1 << 20, "1 MiB", 2, 10),
+            (5 << 20, "5 MiB", 1, 4),
+        ]
     } else {
-        vec![(64, "64 B", 100, 2000), (1024, "1 KiB", 100, 2000), (1 << 20, "1 MiB", 5, 40), (5 << 20, "5 MiB", 2, 12)]
+        vec![
+            (64, "64 B", 100, 2000),
+            (1024, "1 KiB", 100, 2000),
+            (1 << 20, "1 MiB", 5, 40),
+            (5 << 20, "5 MiB", 2, 12),
+        ]
     }
 }
 
@@ -49,15 +59,26 @@ pub fn median(samples: &[f64]) -> Option<f64> {
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
     let mid = sorted.len() / 2;
-    Some(if sorted.len() % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2.0 })
+    Some(if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    })
 }
 
-pub fn measure_timings(functions: &[Function], rounds: usize, quick: bool, scratch: &Path) -> Result<Timings, String> {
+pub fn measure_timings(
+    functions: &[Function],
+    rounds: usize,
+    quick: bool,
+    scratch: &Path,
+) -> Result<Timings, String> {
     let mut prepared: Vec<(usize, &'static str, u64, u64, PreparedEvent)> = Vec::new();
     for (size, label, warmup, measured) in sizes(quick) {
         let event = events::json_event(size);
         if !events::round_trips_unchanged(&event) {
-            return Err(format!("the {label} event does not survive a serde_json round trip unchanged"));
+            return Err(format!(
+                "the {label} event does not survive a serde_json round trip unchanged"
+            ));
         }
         prepared.push((size, label, warmup, measured, PreparedEvent::new(&event)));
     }
@@ -75,19 +96,34 @@ pub fn measure_timings(functions: &[Function], rounds: usize, quick: bool, scrat
                     timeout: Duration::from_secs(120),
                     stderr: scratch.join(format!("{}.stderr", function.name)),
                 };
-                let outcome = session::run(&plan, event).map_err(|e| format!("{} at {label}: {e}", function.name))?;
-                let mut micros: Vec<f64> = outcome.round_trips.iter().map(|d| d.as_secs_f64() * 1e6).collect();
+                let outcome = session::run(&plan, event)
+                    .map_err(|e| format!("{} at {label}: {e}", function.name))?;
+                let mut micros: Vec<f64> = outcome
+                    .round_trips
+                    .iter()
+                    .map(|d| d.as_secs_f64() * 1e6)
+                    .collect();
                 let figures = RunFigures {
                     p50_us: quantile(&mut micros, 0.50),
                     p99_us: quantile(&mut micros, 0.99),
                     per_second: outcome.per_second,
-                    cpu_us_per_invocation: outcome.cpu_ns.map(|ns| ns as f64 / 1e3 / *measured as f64),
+                    cpu_us_per_invocation: outcome
+                        .cpu_ns
+                        .map(|ns| ns as f64 / 1e3 / *measured as f64),
                     peak_rss_kib: outcome.peak_rss_kib.map(|k| k as f64),
                     connections: outcome.connections,
                     threads: outcome.threads,
                 };
-                timings.init_ms.entry(function.name.clone()).or_default().push(outcome.init.as_secs_f64() * 1e3);
-                timings.runs.entry((function.name.clone(), *label)).or_default().push(figures);
+                timings
+                    .init_ms
+                    .entry(function.name.clone())
+                    .or_default()
+                    .push(outcome.init.as_secs_f64() * 1e3);
+                timings
+                    .runs
+                    .entry((function.name.clone(), *label))
+                    .or_default()
+                    .push(figures);
             }
         }
     }

@@ -41,7 +41,11 @@ fn serve(api: &str) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let next_request =
         format!("GET {API_PREFIX}next HTTP/1.1\r\nHost: {api}\r\nUser-Agent: raw-floor\r\n\r\n");
-    let mut reader = AnswerReader { buf: vec![0; READ_CHUNK], start: 0, end: 0 };
+    let mut reader = AnswerReader {
+        buf: vec![0; READ_CHUNK],
+        start: 0,
+        end: 0,
+    };
     let mut out = Vec::with_capacity(READ_CHUNK);
     loop {
         stream.write_all(next_request.as_bytes())?;
@@ -67,7 +71,10 @@ fn serve(api: &str) -> io::Result<()> {
         stream.write_all(&out)?;
         let accepted = reader.read_answer(&mut stream)?;
         if accepted.status != 202 {
-            return Err(io::Error::other(format!("response answered {}", accepted.status)));
+            return Err(io::Error::other(format!(
+                "response answered {}",
+                accepted.status
+            )));
         }
     }
 }
@@ -95,7 +102,10 @@ impl AnswerReader {
             }
             let n = stream.read(&mut self.buf[self.end..])?;
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed",
+                ));
             }
             self.end += n;
         };
@@ -110,11 +120,14 @@ impl AnswerReader {
         let mut content_length = 0usize;
         let mut request_id = None;
         for line in lines {
-            let Some((name, value)) = line.split_once(':') else { continue };
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
             let value = value.trim();
             if name.eq_ignore_ascii_case("content-length") {
-                content_length =
-                    value.parse().map_err(|_| io::Error::other("bad Content-Length"))?;
+                content_length = value
+                    .parse()
+                    .map_err(|_| io::Error::other("bad Content-Length"))?;
             } else if name.eq_ignore_ascii_case("lambda-runtime-aws-request-id") {
                 request_id = Some(value.to_owned());
             }
@@ -133,7 +146,11 @@ impl AnswerReader {
             body.resize(content_length, 0);
             stream.read_exact(&mut body[buffered..])?;
         }
-        Ok(Answer { status, request_id, body })
+        Ok(Answer {
+            status,
+            request_id,
+            body,
+        })
     }
 }
 
