@@ -8,12 +8,14 @@
 //! | [`Api::fail`] | `POST /runtime/invocation/{id}/error` |
 //! | [`Api::init_fail`] | `POST /runtime/init/error` |
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::thread::sleep;
 use std::time::Duration;
 
 use crate::context::{Config, Context};
 use crate::error::{Error, RuntimeError};
+use crate::logger::runtime_line;
+use crate::transport::{LoopbackConnector, ResolveOnce};
 
 /// The API version every path starts with.
 const VERSION: &str = "2018-06-01";
@@ -28,7 +30,7 @@ const ERROR_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error+json";
 const MAX_EVENT_BYTES: u64 = 64 * 1024 * 1024;
 /// Pauses between tries when the Runtime API cannot be reached: a restarting emulator gets a
 /// moment, a dead environment costs well under a second before the process exits.
-const RETRY_PAUSES: [Duration; 3] = [
+pub(crate) const RETRY_PAUSES: [Duration; 3] = [
     Duration::from_millis(20),
     Duration::from_millis(60),
     Duration::from_millis(180),
@@ -40,6 +42,8 @@ pub(crate) struct Api {
     agent: ureq::Agent,
     /// `http://host:port[/prefix]/2018-06-01`, without a trailing slash.
     base: String,
+    /// The `next` URL, parsed once: every invocation asks for it.
+    next_url: ureq::http::Uri,
 }
 
 /// One event from `next`: its context and its body (or why the body could not be read, which
@@ -63,18 +67,43 @@ impl Api {
             // One loop, one connection: everything else would be an idle socket.
             .max_idle_connections(1)
             .max_idle_connections_per_host(1)
+            // Room for a client context or trace header far beyond what Lambda sends.
+            .max_response_header_size(128 * 1024)
             .build();
+        let agent = ureq::Agent::with_parts(config, LoopbackConnector, ResolveOnce::default());
+        let base = base_url(endpoint)?;
+        let next_url = format!("{base}/runtime/invocation/next")
+            .parse()
+            .map_err(|_| RuntimeError::BadEndpoint {
+                value: endpoint.to_owned(),
+                reason: "it does not make a valid URL",
+            })?;
         Ok(Api {
-            agent: ureq::Agent::new_with_config(config),
-            base: base_url(endpoint)?,
+            agent,
+            base,
+            next_url,
         })
     }
 
     /// `GET /runtime/invocation/next`: blocks (with no timeout) until Lambda has an event.
     pub fn next(&self, config: &'static Config) -> Result<Invocation, RuntimeError> {
         let call = "GET /runtime/invocation/next";
-        let url = format!("{}/runtime/invocation/next", self.base);
-        let mut response = with_retries(call, || self.agent.get(&url).call())?;
+        let mut response =
+            with_retries(|| self.agent.get(self.next_url.clone()).call()).map_err(|failure| {
+                match failure {
+                    // An answer came but was not valid HTTP: its event can't be answered (there
+                    // is no request id to answer to) and asking again would skip it silently.
+                    ureq::Error::Io(_) | ureq::Error::ConnectionFailed => {
+                        RuntimeError::Unreachable {
+                            call: call.into(),
+                            detail: failure.to_string(),
+                        }
+                    }
+                    _ => RuntimeError::Protocol {
+                        detail: format!("{call}: {failure}"),
+                    },
+                }
+            })?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(RuntimeError::Status {
@@ -82,16 +111,22 @@ impl Api {
                 status,
             });
         }
-        let headers = response.headers();
-        let context = Context::from_headers(|name| headers.get(name).map(|v| v.as_bytes()), config)
-            .map_err(|detail| RuntimeError::Protocol {
-                detail: format!("{call} answered 200 but {detail}"),
-            })?;
-        let event = response
-            .body_mut()
+        let headers = response.headers().iter();
+        let context =
+            Context::from_headers(headers.map(|(n, v)| (n.as_str(), v.as_bytes())), config)
+                .map_err(|detail| RuntimeError::Protocol {
+                    detail: format!("{call} answered 200 but {detail}"),
+                })?;
+        let body = response.body_mut();
+        // Sized from Content-Length up front: a 6 MB event is read without regrowing.
+        let expected = body.content_length().unwrap_or(0).min(MAX_EVENT_BYTES);
+        let mut event = Vec::with_capacity(expected as usize);
+        let event = body
             .with_config()
             .limit(MAX_EVENT_BYTES)
-            .read_to_vec()
+            .reader()
+            .read_to_end(&mut event)
+            .map(|_| event)
             .map_err(|error| {
                 Error::new(
                     "Runtime.InvalidEvent",
@@ -115,27 +150,51 @@ impl Api {
         self.post_error(&path, error)
     }
 
-    /// `POST /runtime/init/error`: initialisation failed, before the first `next`.
-    pub fn init_fail(&self, error: &Error) -> Result<(), RuntimeError> {
-        self.post_error("/runtime/init/error", error)
+    /// `host:port` and the path every call starts with (`[/prefix]/2018-06-01`), for the
+    /// streamed response post, which is written by hand rather than through ureq.
+    pub fn authority_and_base_path(&self) -> (&str, &str) {
+        let rest = self.base.strip_prefix("http://").unwrap_or(&self.base);
+        rest.split_at(rest.find('/').unwrap_or(rest.len()))
+    }
+
+    /// `POST /runtime/init/error`: initialisation failed, before the first `next`. Unlike
+    /// the invocation posts, any failure here is returned: the process is about to exit and
+    /// its last line should say whether Lambda got the report.
+    pub fn init_fail(&self, error: &Error) -> Result<(), String> {
+        let path = "/runtime/init/error";
+        match self.send_error(path, error) {
+            Ok(response) if response.status().is_success() => Ok(()),
+            Ok(response) => Err(format!(
+                "POST {path} answered {}",
+                response.status().as_u16()
+            )),
+            Err(failure) => Err(format!("POST {path} failed ({failure})")),
+        }
     }
 
     fn post_error(&self, path: &str, error: &Error) -> Result<(), RuntimeError> {
+        check_post(path, self.send_error(path, error))
+    }
+
+    fn send_error(
+        &self,
+        path: &str,
+        error: &Error,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let url = format!("{}{path}", self.base);
         let body = error.to_json();
-        let answer = with_retries_before_sending(|| {
+        with_retries_before_sending(|| {
             self.agent
                 .post(&url)
                 .header(ERROR_TYPE_HEADER, header_safe(error.error_type()))
                 .header("Content-Type", ERROR_CONTENT_TYPE)
                 .send(&body[..])
-        });
-        check_post(path, answer)
+        })
     }
 }
 
 /// `http://host:port[/prefix]/2018-06-01` from the value of `AWS_LAMBDA_RUNTIME_API`.
-fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
+pub(crate) fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
     let bad = |reason| RuntimeError::BadEndpoint {
         value: endpoint.to_owned(),
         reason,
@@ -159,13 +218,26 @@ fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
             "it contains spaces or characters that cannot be in a URL",
         ));
     }
-    if prefix.contains(['?', '#']) {
+    if rest.contains(['?', '#']) {
         return Err(bad("a query or fragment cannot prefix the API paths"));
     }
-    Ok(format!(
+    let base = format!(
         "http://{authority}{}/{VERSION}",
         prefix.trim_end_matches('/')
-    ))
+    );
+    // The checks above give clear reasons; the URL parser has the last word, because some
+    // values pass them yet make no URL (`a:b:9001` has a host and a port, but two colons), and
+    // it must read the authority we meant, with a host and a port.
+    match base.parse::<ureq::http::Uri>() {
+        Ok(url)
+            if url.authority().is_some_and(|a| a.as_str() == authority)
+                && url.host().is_some_and(|host| !host.is_empty())
+                && url.port_u16().is_some() =>
+        {
+            Ok(base)
+        }
+        _ => Err(bad("it does not make a valid URL")),
+    }
 }
 
 /// The request id as one safe path segment: ASCII letters, digits, `-` and `_` pass (every
@@ -185,7 +257,7 @@ pub(crate) fn encode_id(request_id: &str) -> String {
 
 /// A header value can't hold control characters (a line break would end the header): those,
 /// and non-ASCII characters, become `_`. The JSON body keeps the exact `errorType`.
-fn header_safe(error_type: &str) -> String {
+pub(crate) fn header_safe(error_type: &str) -> String {
     error_type
         .chars()
         .map(|c| {
@@ -198,25 +270,20 @@ fn header_safe(error_type: &str) -> String {
         .collect()
 }
 
-/// Runs `send` until it reaches the API, pausing between tries. Only for `next`: asking again
-/// for the next event is always safe.
-fn with_retries<T>(
-    call: &str,
-    mut send: impl FnMut() -> Result<T, ureq::Error>,
-) -> Result<T, RuntimeError> {
+/// Runs `send` until it reaches the API, pausing between tries. Only for `next`, and only
+/// while nothing was answered (connection refused, reset or closed): asking again for the
+/// next event is then safe. Any other failure is returned at once.
+fn with_retries<T>(mut send: impl FnMut() -> Result<T, ureq::Error>) -> Result<T, ureq::Error> {
     let mut pauses = RETRY_PAUSES.iter();
     loop {
-        match send() {
-            Ok(answer) => return Ok(answer),
-            Err(error) => match pauses.next() {
-                Some(pause) => sleep(*pause),
-                None => {
-                    return Err(RuntimeError::Unreachable {
-                        call: call.into(),
-                        detail: error.to_string(),
-                    })
-                }
-            },
+        let answer = send();
+        let unanswered = matches!(
+            answer,
+            Err(ureq::Error::Io(_) | ureq::Error::ConnectionFailed)
+        );
+        match pauses.next() {
+            Some(pause) if unanswered => sleep(*pause),
+            _ => return answer,
         }
     }
 }
@@ -248,31 +315,37 @@ fn check_post(
     path: &str,
     answer: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
 ) -> Result<(), RuntimeError> {
-    let call = format!("POST {path}");
-    match answer {
-        Ok(mut response) => {
-            let status = response.status().as_u16();
-            // Read the (small) answer to the end so the connection can be used again.
-            let _ = response
-                .body_mut()
-                .with_config()
-                .limit(64 * 1024)
-                .read_to_vec();
-            match status {
-                200..=299 => Ok(()),
-                500.. => Err(RuntimeError::Status { call, status }),
-                410 => {
-                    eprintln!("lambda-loop: {call} answered 410: the invocation had already timed out; going on");
-                    Ok(())
-                }
-                _ => {
-                    eprintln!("lambda-loop: {call} answered {status}; the answer was not accepted; going on");
-                    Ok(())
-                }
-            }
-        }
+    let mut response = match answer {
+        Ok(response) => response,
         Err(error) => {
-            eprintln!("lambda-loop: {call} failed ({error}); going on to the next event");
+            runtime_line!(
+                Error,
+                "POST {path} failed ({error}); going on to the next event"
+            );
+            return Ok(());
+        }
+    };
+    // Read the (small) answer to the end so the connection can be used again.
+    let mut answer = response.body_mut().with_config().limit(64 * 1024).reader();
+    let _ = std::io::copy(&mut answer, &mut std::io::sink());
+    match response.status().as_u16() {
+        200..=299 => Ok(()),
+        status @ 500.. => Err(RuntimeError::Status {
+            call: format!("POST {path}"),
+            status,
+        }),
+        410 => {
+            runtime_line!(
+                Warn,
+                "POST {path} answered 410: the invocation had already timed out; going on"
+            );
+            Ok(())
+        }
+        status => {
+            runtime_line!(
+                Error,
+                "POST {path} answered {status}; the answer was not accepted; going on"
+            );
             Ok(())
         }
     }
@@ -307,9 +380,28 @@ mod tests {
             "h:1 /x",
             "h:1/x?y",
             "ftp://h:1",
+            // Found by the `endpoint` fuzz target: a host and a port, but no valid authority.
+            "hosthttps:27.0.0.1:1",
+            "a:b:9001",
+            "u@:9001",
+            // Found by the `endpoint` fuzz target: a `?` in the authority made the rest a query.
+            "[:]:9?911:]:9911",
+            "h?x:9001",
+            "h#x:9001",
         ] {
             assert!(base_url(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn the_authority_and_base_path_come_from_the_endpoint() {
+        let api = Api::new("http://127.0.0.1:9000/.rt/").unwrap();
+        assert_eq!(
+            api.authority_and_base_path(),
+            ("127.0.0.1:9000", "/.rt/2018-06-01")
+        );
+        let api = Api::new("[::1]:9001").unwrap();
+        assert_eq!(api.authority_and_base_path(), ("[::1]:9001", "/2018-06-01"));
     }
 
     #[test]

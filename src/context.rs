@@ -95,31 +95,66 @@ pub struct Context {
 }
 
 impl Context {
-    /// Builds the context from the `next` answer's headers, looked up by name through
-    /// `header`. Fails only when the request id is missing or empty: without it there is
-    /// nothing to answer to.
+    /// Builds the context from the `next` answer's header lines (name, value), in the order
+    /// received. Fails when the request id is missing, empty, not UTF-8, or given more than
+    /// once: then there is no one invocation to answer to. For the other headers, the first
+    /// of duplicates wins.
     pub(crate) fn from_headers<'h>(
-        header: impl Fn(&str) -> Option<&'h [u8]>,
+        headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
         config: &'static Config,
-    ) -> Result<Context, &'static str> {
-        let text =
-            |name: &str| header(name).map(|value| String::from_utf8_lossy(value).into_owned());
-        let request_id = match text(header::REQUEST_ID) {
-            Some(id) if !id.is_empty() => id,
-            Some(_) => return Err("the request id header is empty"),
-            None => return Err("the request id header is missing"),
+    ) -> Result<Context, String> {
+        let mut request_ids = Vec::new();
+        let mut deadline = None;
+        let [mut arn, mut trace_id, mut client_context, mut identity, mut tenant_id, mut invocation_id] =
+            [None, None, None, None, None, None];
+        for (name, value) in headers {
+            let slot = match name {
+                _ if name.eq_ignore_ascii_case(header::REQUEST_ID) => {
+                    request_ids.push(value);
+                    continue;
+                }
+                _ if name.eq_ignore_ascii_case(header::DEADLINE_MS) => {
+                    deadline = deadline.or(Some(value));
+                    continue;
+                }
+                _ if name.eq_ignore_ascii_case(header::FUNCTION_ARN) => &mut arn,
+                _ if name.eq_ignore_ascii_case(header::TRACE_ID) => &mut trace_id,
+                _ if name.eq_ignore_ascii_case(header::CLIENT_CONTEXT) => &mut client_context,
+                _ if name.eq_ignore_ascii_case(header::COGNITO_IDENTITY) => &mut identity,
+                _ if name.eq_ignore_ascii_case(header::TENANT_ID) => &mut tenant_id,
+                _ if name.eq_ignore_ascii_case(header::INVOCATION_ID) => &mut invocation_id,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(String::from_utf8_lossy(value).into_owned());
+            }
+        }
+        let request_id = match request_ids[..] {
+            [] => return Err("the request id header is missing".into()),
+            [[]] => return Err("the request id header is empty".into()),
+            // Answering to a lossy copy of the id would answer a different invocation.
+            [id] => {
+                String::from_utf8(id.to_vec()).map_err(|_| "the request id header is not UTF-8")?
+            }
+            [..] => {
+                return Err(format!(
+                    "the request id header appears {} times",
+                    request_ids.len()
+                ))
+            }
         };
         Ok(Context {
             request_id,
-            deadline_ms: text(header::DEADLINE_MS)
+            deadline_ms: deadline
+                .and_then(|ms| std::str::from_utf8(ms).ok())
                 .and_then(|ms| ms.trim().parse().ok())
                 .unwrap_or(0),
-            invoked_function_arn: text(header::FUNCTION_ARN),
-            xray_trace_id: text(header::TRACE_ID),
-            client_context: text(header::CLIENT_CONTEXT),
-            identity: text(header::COGNITO_IDENTITY),
-            tenant_id: text(header::TENANT_ID),
-            invocation_id: text(header::INVOCATION_ID),
+            invoked_function_arn: arn,
+            xray_trace_id: trace_id,
+            client_context,
+            identity,
+            tenant_id,
+            invocation_id,
             config,
         })
     }
@@ -168,16 +203,8 @@ mod tests {
         handler: String::new(),
     };
 
-    fn parse(headers: &[(&str, &[u8])]) -> Result<Context, &'static str> {
-        Context::from_headers(
-            |name| {
-                headers
-                    .iter()
-                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
-                    .map(|(_, value)| *value)
-            },
-            &CONFIG,
-        )
+    fn parse(headers: &[(&str, &[u8])]) -> Result<Context, String> {
+        Context::from_headers(headers.iter().copied(), &CONFIG)
     }
 
     #[test]
@@ -264,9 +291,33 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_or_empty_request_id_is_an_error() {
-        assert!(parse(&[]).is_err());
-        assert!(parse(&[("Lambda-Runtime-Aws-Request-Id", b"")]).is_err());
+    fn a_missing_empty_repeated_or_non_utf8_request_id_is_an_error() {
+        assert!(parse(&[]).unwrap_err().contains("missing"));
+        assert!(parse(&[("Lambda-Runtime-Aws-Request-Id", b"")])
+            .unwrap_err()
+            .contains("empty"));
+        let twice = parse(&[
+            ("lambda-runtime-aws-request-id", b"a"),
+            ("Lambda-Runtime-Aws-Request-Id", b"a"),
+        ]);
+        assert!(twice.unwrap_err().contains("appears 2 times"));
+        assert!(parse(&[("Lambda-Runtime-Aws-Request-Id", b"\xff")])
+            .unwrap_err()
+            .contains("not UTF-8"));
+    }
+
+    #[test]
+    fn the_first_of_duplicate_optional_headers_wins() {
+        let context = parse(&[
+            ("Lambda-Runtime-Aws-Request-Id", b"id"),
+            ("Lambda-Runtime-Trace-Id", b"Root=first"),
+            ("Lambda-Runtime-Trace-Id", b"Root=second"),
+            ("Lambda-Runtime-Deadline-Ms", b"5"),
+            ("Lambda-Runtime-Deadline-Ms", b"6"),
+        ])
+        .unwrap();
+        assert_eq!(context.xray_trace_id.as_deref(), Some("Root=first"));
+        assert_eq!(context.deadline_ms, 5);
     }
 
     #[test]

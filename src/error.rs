@@ -160,12 +160,14 @@ pub enum RuntimeError {
         /// What was wrong with the answer.
         detail: String,
     },
-    /// Initialisation failed; the error was reported to `/runtime/init/error`.
+    /// Initialisation failed; the error was posted to `/runtime/init/error`.
     Init {
-        /// The reported error's type.
+        /// The error's type.
         error_type: String,
-        /// The reported error's message.
+        /// The error's message.
         message: String,
+        /// Why the post did not reach Lambda, when it did not.
+        unreported: Option<String>,
     },
 }
 
@@ -188,7 +190,14 @@ impl fmt::Display for RuntimeError {
             RuntimeError::Init {
                 error_type,
                 message,
-            } => write!(f, "initialisation failed: {error_type}: {message}"),
+                unreported,
+            } => {
+                write!(f, "initialisation failed: {error_type}: {message}")?;
+                match unreported {
+                    Some(why) => write!(f, " (not reported to Lambda: {why})"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }

@@ -24,24 +24,30 @@ where
     U: Serialize,
     F: FnMut(T, Context) -> Result<U>,
 {
-    move |event, context| {
-        let event: T = serde_json::from_slice(event).map_err(|error| {
-            Error::new(
-                "Runtime.UnmarshalError",
-                format!(
-                    "the event is not valid JSON for {}: {error}",
-                    type_name::<T>()
-                ),
-            )
-        })?;
-        let reply = handler(event, context)?;
-        serde_json::to_vec(&reply).map_err(|error| {
-            Error::new(
-                "Runtime.MarshalError",
-                format!("the reply could not be serialized as JSON: {error}"),
-            )
-        })
-    }
+    move |event, context| serialize_reply(&handler(parse_event(event)?, context)?)
+}
+
+/// The event as `T`, or a `Runtime.UnmarshalError`.
+pub(crate) fn parse_event<T: DeserializeOwned>(event: &[u8]) -> Result<T> {
+    serde_json::from_slice(event).map_err(|error| {
+        Error::new(
+            "Runtime.UnmarshalError",
+            format!(
+                "the event is not valid JSON for {}: {error}",
+                type_name::<T>()
+            ),
+        )
+    })
+}
+
+/// The reply as JSON bytes, or a `Runtime.MarshalError`.
+pub(crate) fn serialize_reply<U: Serialize>(reply: &U) -> Result<Vec<u8>> {
+    serde_json::to_vec(reply).map_err(|error| {
+        Error::new(
+            "Runtime.MarshalError",
+            format!("the reply could not be serialized as JSON: {error}"),
+        )
+    })
 }
 
 /// Serves a typed JSON handler: [`run`](crate::run)`(`[`json`]`(handler))`.

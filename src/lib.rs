@@ -3,8 +3,8 @@
 //! A custom Lambda runtime is a program named `bootstrap` that asks the Runtime API for the
 //! next event, runs a handler on it, and posts the result back, forever. lambda-loop does
 //! exactly that with one blocking loop and a small blocking HTTP client: no async executor,
-//! no extra threads, a small static binary, and very little work between `exec` and the first
-//! request for an event.
+//! no extra threads (unless [`run_concurrent`] is asked for them), a small static binary, and
+//! very little work between `exec` and the first request for an event.
 //!
 //! ## A handler
 //!
@@ -60,7 +60,8 @@
 //! 2. `GET /2018-06-01/runtime/invocation/next` blocks, with no timeout, until there is an
 //!    event. Lambda may freeze the whole process while it waits; that is normal.
 //! 3. The answer's headers become a [`Context`] (request id, deadline, ARN, trace id, …) and
-//!    its body is the event. The trace id is also put into `_X_AMZN_TRACE_ID` for X-Ray SDKs.
+//!    its body is the event. The trace id is also put into `_X_AMZN_TRACE_ID` for X-Ray SDKs
+//!    (by the single loop; see [concurrency](#concurrency-run-or-run_concurrent)).
 //! 4. Your handler runs. `Ok(bytes)` is posted to `/runtime/invocation/{id}/response`;
 //!    `Err(error)` to `/runtime/invocation/{id}/error`; a panic is reported as an error too.
 //! 5. Back to 2, on the same kept-alive TCP connection.
@@ -103,6 +104,79 @@
 //! invocation in flight, then the process aborts and Lambda starts a fresh one for the next
 //! event. Either way the caller gets the error.
 //!
+//! ## Response streaming
+//!
+//! A streaming handler writes its response into a [`ResponseStream`], an [`std::io::Write`];
+//! the caller (`InvokeWithResponseStream`, or a function URL in `RESPONSE_STREAM` mode) gets
+//! the bytes while the handler runs, and a 100 MB response never sits in memory:
+//!
+//! ```no_run
+//! use std::io::Write;
+//!
+//! lambda_loop::run_streaming(|event, ctx, out| {
+//!     writeln!(out, "working on {} for {}", event.len(), ctx.request_id)?;
+//!     out.flush()?; // sent now, as one chunk
+//!     for step in 1..=3 {
+//!         writeln!(out, "step {step} done")?;
+//!         out.flush()?;
+//!     }
+//!     Ok(())
+//! })
+//! ```
+//!
+//! - `flush` sends what was written as one HTTP chunk; without flushes the stream sends 64 KiB
+//!   chunks. Memory stays flat: in the test suite a 100 MiB stream peaks under 4 MiB of
+//!   resident memory (`VmHWM` of the debug build, `tests/streaming.rs`).
+//! - Nothing is sent before the first byte: a handler that fails before writing is answered
+//!   with an ordinary `/error` post. Once bytes are out, an `Err` or a panic (with either panic
+//!   strategy) ends the stream with HTTP trailers, `Lambda-Runtime-Function-Error-Type` and
+//!   `Lambda-Runtime-Function-Error-Body` (the error JSON, base64), which Lambda turns into the
+//!   invocation's error.
+//! - Streamed responses are not held to the 6 MB buffered limit but to [`MAX_STREAM_BYTES`]
+//!   (200 MiB). Past it, `write` fails, nothing more is sent, and the stream ends with a
+//!   `Runtime.ResponseTooLarge` error in its trailers, even if the handler ignores the failed
+//!   write and returns `Ok`. (Lambda sends the first 6 MB at full speed and the rest
+//!   bandwidth-limited.)
+//! - For a function URL, start with [`ResponseStream::start_http_response`]: it writes the
+//!   HTTP prelude (status, headers, cookies) before the body.
+//! - In local invoke the stream writes straight to stdout.
+//!
+//! ## Concurrency: `run` or `run_concurrent`
+//!
+//! On Lambda Managed Instances one execution environment serves up to
+//! `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once. [`run_concurrent`] (and
+//! [`run_concurrent_json`]) start that many OS threads, each an independent copy of the same
+//! blocking loop on its own connection; there is no executor and no shared queue. The handler
+//! is shared, so it is `Fn + Sync`:
+//!
+//! ```no_run
+//! use std::sync::Mutex;
+//!
+//! let seen = Mutex::new(Vec::<String>::new()); // shared by every slot
+//! lambda_loop::run_concurrent(move |event, ctx| {
+//!     seen.lock().unwrap().push(ctx.request_id.clone());
+//!     // With N > 1, _X_AMZN_TRACE_ID is never set (it would race): use the context.
+//!     let trace = ctx.xray_trace_id.as_deref().unwrap_or("-");
+//!     Ok(format!("{trace}: {} bytes", event.len()).into_bytes())
+//! })
+//! ```
+//!
+//! | | [`run`] (`FnMut`) | [`run_concurrent`] (`Fn + Sync`) |
+//! |---|---|---|
+//! | variable unset or `1` | one loop | the same one loop |
+//! | `N > 1` | one loop, and one stderr line saying so | N threads, N connections |
+//! | `_X_AMZN_TRACE_ID` | set per invocation | set only when it is one loop |
+//! | a panic (unwind) | reported, the loop goes on | reported, that slot goes on |
+//! | a 500 from the Runtime API | exit 1, one line | exit 1, one line, whichever slot |
+//!
+//! A value that is not a whole number of at least 1 is reported on stderr and served by one
+//! loop. Choose `run` for handlers with mutable state (`FnMut`) or when one invocation at a
+//! time is what the function needs; choose `run_concurrent` when the handler mostly waits on
+//! I/O and its state is shareable. Under `panic = "abort"` a panic in one slot is reported for
+//! its invocation and then ends the process, and with it the other slots' invocations in
+//! flight (Lambda reports those as failed): prefer the unwinding `release` profile with
+//! `run_concurrent`.
+//!
 //! ## Local invoke
 //!
 //! Without `AWS_LAMBDA_RUNTIME_API` the same binary runs the handler once: the event is read
@@ -115,6 +189,80 @@
 //! {"message":"Hello, Ada!"}
 //! ```
 //!
+//! ## Operating a function: logs, shutdown, several handlers
+//!
+//! Three optional parts, each linked into a binary only when its `main` calls it.
+//!
+//! **Logging the way Lambda reads it.** [`logger::init`] installs a backend for the
+//! [`log`](https://docs.rs/log) crate. With the function's log format set to JSON
+//! (`AWS_LAMBDA_LOG_FORMAT=JSON`) each record becomes one JSON line on stdout with
+//! `timestamp`, `level`, `requestId` (of the invocation in flight), `message` and `logger`;
+//! otherwise a plain tab-separated line with the same facts. `AWS_LAMBDA_LOG_LEVEL` sets the
+//! level. With JSON, the runtime's own lines on stderr are JSON too.
+//!
+//! ```no_run
+//! lambda_loop::logger::init();
+//! log::info!("cold start");
+//! lambda_loop::run(|event, _ctx| {
+//!     log::info!("got {} bytes", event.len()); // carries this invocation's requestId
+//!     Ok(event.to_vec())
+//! })
+//! ```
+//!
+//! **Graceful shutdown.** [`on_shutdown`] registers the runtime as an internal Lambda
+//! extension, which is what makes Lambda send SIGTERM before it ends the environment; a thread
+//! waiting in `sigwait` then runs the hook, and the process exits 0. Call it first in `main`.
+//!
+//! ```no_run
+//! lambda_loop::on_shutdown(|| eprintln!("flushing before the environment ends"));
+//! lambda_loop::run(|event, _ctx| Ok(event.to_vec()))
+//! ```
+//!
+//! **Several handlers in one binary.** [`run_named`] picks a handler out of a table by the
+//! function's Handler setting (`_HANDLER`); an unknown name is an init error that lists the
+//! known ones.
+//!
+//! ```no_run
+//! fn upper(event: &[u8], _ctx: lambda_loop::Context) -> lambda_loop::Result<Vec<u8>> {
+//!     Ok(event.to_ascii_uppercase())
+//! }
+//! fn length(text: String, _ctx: lambda_loop::Context) -> lambda_loop::Result<usize> {
+//!     Ok(text.len())
+//! }
+//! lambda_loop::run_named(&[
+//!     ("upper", upper),
+//!     ("length", |event, ctx| lambda_loop::json(length)(event, ctx)), // typed JSON
+//! ])
+//! ```
+//!
+//! ## Faults: what the runtime does when the Runtime API misbehaves
+//!
+//! Every row is a case of `tests/faults.rs`, run against a fake Runtime API that misbehaves
+//! once. Throughout: each event handed out gets exactly one answer post or the process exits
+//! with code 1 and one stderr line; the runtime never panics and never waits without end
+//! (except, by design, in `next`).
+//!
+//! | fault | what lambda-loop does | why |
+//! |---|---|---|
+//! | `next`: connection refused, reset, or closed before any answer | asks again after 20, 60, 180 ms; then exits 1 | no event was handed out, so asking again loses nothing; a dead API costs under 0.3 s |
+//! | `next`: closed after the headers, or a body shorter than its Content-Length | posts `Runtime.InvalidEvent` to that request id, goes on | the id is known, so the invocation can still be answered |
+//! | `next`: stalls (any time) | waits | `next` has no timeout: Lambda holds it until there is an event |
+//! | `next`: any status but 200 (400 … 504) | exits 1, one line | the spec says to exit on 500; any other answer means the environment is broken too, and Lambda starts a fresh one |
+//! | `next`: answer that is not valid HTTP (NUL or control characters in a header) | exits 1, one line | the parser rejects the answer, so there is no id to answer; asking again would skip the event silently |
+//! | `next`: request id missing, empty, given twice, or not UTF-8 | exits 1, one line | there is no single invocation to answer; a lossy or guessed id would answer the wrong one |
+//! | `next`: request id with `/`, `..`, `?`, `#`, `%`, spaces, tabs, 10 KB long | answers at `…/invocation/<percent-encoded id>/…` | the id is one path segment, whatever its bytes |
+//! | `next`: deadline missing, negative, not a number, or huge | serves; `deadline_ms` is 0 (or the huge value), `remaining_time()` is zero (or large) | a deadline is information for the handler, never a reason to fail |
+//! | `next`: a header of 64 KB, duplicate optional headers | serves; the first duplicate wins | headers up to 128 KiB are accepted |
+//! | `next`: an event of 0 bytes, or over 6 MB | serves | bodies up to 64 MiB are read; the response limit is checked separately |
+//! | `response`/`error` post: closed before any answer | one stderr line, goes on | the post may have arrived: posting again could answer twice |
+//! | `response`/`error` post: closed after the headers, short body, stall | goes on (the status was read) | the answer was accepted |
+//! | `response`/`error` post: 4xx (400, 403, 404, 408, 410, 413, 429) | one stderr line, goes on | the invocation is over (410: it timed out); the next one may be fine |
+//! | `response`/`error` post: 5xx | exits 1, one line | the spec: a 500 means a non-recoverable state |
+//! | `response`/`error` post: connection refused | tries again (20, 60, 180 ms) | nothing was sent, so trying again cannot answer twice |
+//! | `init/error` post: any failure or status | exits 1 with one line that says the report did not reach Lambda | initialisation failed either way |
+//! | a response over 6,291,556 bytes | posts `Runtime.ResponseTooLarge` instead | a larger post gets 413, and the `/error` after it 403: the caller would get nothing |
+//! | a panic in the handler | posts `Runtime.Panic` (under abort: from the panic hook, then the process ends) | every event gets its answer |
+//!
 //! ## Emulators
 //!
 //! `AWS_LAMBDA_RUNTIME_API` may also be `http://host:port/prefix` (cargo-lambda's emulator);
@@ -122,20 +270,123 @@
 //! plausible time gives a zero [`Context::remaining_time`].
 
 mod api;
+mod chunked;
+mod concurrent;
 mod context;
 mod error;
+mod extension;
 mod json;
 mod local;
+pub mod logger;
+mod named;
 mod panic;
 mod runtime;
+mod shutdown;
+mod stream;
+mod sys;
+mod transport;
 
+pub use concurrent::{run_concurrent, run_concurrent_json};
 pub use context::{Config, Context};
 pub use error::{Error, Result, RuntimeError};
 pub use json::{json, run_json};
+pub use named::{run_named, HandlerFn, HANDLER_NOT_FOUND};
 pub use panic::PANIC_ERROR_TYPE;
 pub use runtime::{run, run_init, MAX_RESPONSE_BYTES};
+pub use shutdown::on_shutdown;
+pub use stream::{run_streaming, ResponseStream, MAX_STREAM_BYTES};
+
+/// The operations sections (to be merged into the README) compile as doc tests too.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/operations.md")]
+pub struct OperationsDoctests;
 
 /// The README's examples compile as doc tests, so the README cannot drift from the API.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The streaming and concurrency README sections (kept in their own file until they are
+/// merged into the README) compile as doc tests too.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/streaming-and-concurrency.md")]
+pub struct StreamingAndConcurrencyDoctests;
+
+/// Entry points for the `cargo fuzz` targets in `fuzz/`: thin wrappers over the crate-private
+/// parsers, compiled only under `--cfg fuzzing` (which cargo-fuzz sets), so normal builds keep
+/// the public API unchanged.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_targets {
+    use std::sync::OnceLock;
+
+    use crate::{Config, Context, RuntimeError};
+
+    /// [`Context::from_headers`] over `(name, value)` header lines, in order.
+    pub fn context_from_headers(headers: &[(&str, &[u8])]) -> Result<Context, String> {
+        static CONFIG: OnceLock<Config> = OnceLock::new();
+        Context::from_headers(headers.iter().copied(), CONFIG.get_or_init(Config::default))
+    }
+
+    /// The request id as the path segment the runtime posts to.
+    pub fn encode_id(request_id: &str) -> String {
+        crate::api::encode_id(request_id)
+    }
+
+    /// The base URL made from an `AWS_LAMBDA_RUNTIME_API` value.
+    pub fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
+        crate::api::base_url(endpoint)
+    }
+
+    /// The `errorType` as it is sent in the `Lambda-Runtime-Function-Error-Type` header.
+    pub fn header_safe(error_type: &str) -> String {
+        crate::api::header_safe(error_type)
+    }
+
+    /// The bytes a streamed response puts on the wire: `head`, then each of `chunks` as one
+    /// chunk (all but the last through `chunk`, the last through `end`), with the trailers of
+    /// `error`; written to a sink that accepts at most `max_write` bytes per write.
+    pub fn chunked_body(
+        head: &[u8],
+        chunks: &[&[u8]],
+        error: Option<(&str, &str)>,
+        max_write: usize,
+    ) -> Vec<u8> {
+        struct Trickle {
+            written: Vec<u8>,
+            max_write: usize,
+        }
+        impl std::io::Write for Trickle {
+            fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+                let n = data.len().min(self.max_write);
+                self.written.extend_from_slice(&data[..n]);
+                Ok(n)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Trickle {
+            written: Vec::new(),
+            max_write: max_write.max(1),
+        };
+        let mut writer = crate::chunked::ChunkedWriter::new(sink, head.to_vec());
+        let error = error.map(|(error_type, message)| crate::Error::new(error_type, message));
+        let (last, rest): (&[u8], &[&[u8]]) = match chunks.split_last() {
+            Some((last, rest)) => (last, rest),
+            None => (b"", &[]),
+        };
+        for chunk in rest {
+            writer.chunk(chunk).expect("a Vec sink never fails");
+        }
+        writer
+            .end(last, error.as_ref())
+            .expect("a Vec sink never fails");
+        writer.sink().written.clone()
+    }
+
+    /// The base64 text of the error body trailer.
+    pub fn base64(bytes: &[u8]) -> String {
+        crate::chunked::base64(bytes)
+    }
+}

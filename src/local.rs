@@ -26,7 +26,7 @@ where
     let event = match read_event(std::env::args_os().nth(1)) {
         Ok(event) => event,
         Err(reason) => {
-            eprintln!("lambda-loop: local invoke: {reason}");
+            crate::logger::runtime_line!(Error, "local invoke: {reason}");
             exit(1);
         }
     };
@@ -66,7 +66,7 @@ fn read_event(path: Option<std::ffi::OsString>) -> std::result::Result<Vec<u8>, 
         None => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
-                eprintln!("lambda-loop: AWS_LAMBDA_RUNTIME_API is not set, so this is a local invoke: type the event, then Ctrl-D");
+                crate::logger::runtime_line!(Info, "AWS_LAMBDA_RUNTIME_API is not set, so this is a local invoke: type the event, then Ctrl-D");
             }
             let mut event = Vec::new();
             stdin

@@ -64,17 +64,26 @@ where
     })
 }
 
+/// Calls `f` with the request id of the invocation running on this thread (for log lines).
+pub(crate) fn with_in_flight_request_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
+    let id = IN_FLIGHT.try_with(|id| id.try_borrow().ok().and_then(|id| id.clone()));
+    f(id.ok().flatten().as_deref())
+}
+
 /// Under `panic = "abort"`: posts the panic as the in-flight invocation's error (or prints it
 /// in local invoke) while the process still can.
 fn report_before_abort(error: &Error) {
     let Some(request_id) = IN_FLIGHT.with(|id| id.borrow_mut().take()) else {
         return; // a panic outside any invocation: nothing to answer
     };
+    if crate::stream::end_in_flight_after_panic(error) {
+        return; // a response stream had begun: its trailers carry the error
+    }
     let reporter = REPORTER.with(|reporter| reporter.borrow().clone());
     match reporter {
         Some(api) => {
             if let Err(failure) = api.fail(&request_id, error) {
-                eprintln!("lambda-loop: the panic could not be reported: {failure}");
+                crate::logger::runtime_line!(Error, "the panic could not be reported: {failure}");
             }
         }
         None => crate::local::print_error(error),

@@ -10,7 +10,7 @@ use std::process::exit;
 use crate::api::{Api, Invocation};
 use crate::context::{Config, Context};
 use crate::error::{Error, Result, RuntimeError};
-use crate::{local, panic};
+use crate::{concurrent, local, panic};
 
 /// Lambda's limit for a buffered response body, in bytes. A larger post would get 413, and
 /// the invocation's later `/error` a 403: so we check first and report an error instead.
@@ -42,8 +42,9 @@ where
     let Some(endpoint) = std::env::var_os("AWS_LAMBDA_RUNTIME_API") else {
         local::invoke_once(config, init)
     };
+    concurrent::note_single_loop();
     let Err(failure) = start(endpoint, config, init);
-    eprintln!("lambda-loop: {failure}; exiting");
+    crate::logger::runtime_line!(Error, "{failure}; exiting");
     exit(1)
 }
 
@@ -60,25 +61,38 @@ where
     let api = Api::new(&endpoint.to_string_lossy())?;
     panic::report_to(&api);
     match init(config) {
-        Ok(handler) => serve(&api, config, handler),
-        Err(error) => {
-            api.init_fail(&error)?;
-            Err(RuntimeError::Init {
-                error_type: error.error_type().to_owned(),
-                message: error.message().to_owned(),
-            })
-        }
+        Ok(handler) => serve(&api, config, handler, TraceEnv::Set),
+        Err(error) => Err(RuntimeError::Init {
+            error_type: error.error_type().to_owned(),
+            message: error.message().to_owned(),
+            unreported: api.init_fail(&error).err(),
+        }),
     }
 }
 
+/// Whether the loop puts each invocation's trace id into `_X_AMZN_TRACE_ID`.
+pub(crate) enum TraceEnv {
+    /// The single loop: one invocation at a time, so the process-wide variable is right.
+    Set,
+    /// Concurrent slots: one variable would race between them; the trace id is in the Context.
+    LeaveAlone,
+}
+
 /// The life of an invocation, over and over.
-fn serve<F>(api: &Api, config: &'static Config, mut handler: F) -> Result<Infallible, RuntimeError>
+pub(crate) fn serve<F>(
+    api: &Api,
+    config: &'static Config,
+    mut handler: F,
+    trace_env: TraceEnv,
+) -> Result<Infallible, RuntimeError>
 where
     F: FnMut(&[u8], Context) -> Result<Vec<u8>>,
 {
     loop {
         let Invocation { context, event } = api.next(config)?;
-        set_trace_id_env(context.xray_trace_id.as_deref());
+        if let TraceEnv::Set = trace_env {
+            set_trace_id_env(context.xray_trace_id.as_deref());
+        }
         let request_id = context.request_id.clone();
         let outcome = event.and_then(|event| panic::call_handler(&mut handler, &event, context));
         match outcome {
@@ -94,7 +108,7 @@ where
 /// X-Ray SDKs read the trace id from `_X_AMZN_TRACE_ID`: set it for this invocation, and
 /// remove a previous one when this invocation has none. (Only the single loop does this; one
 /// process-wide variable cannot serve concurrent invocations.)
-fn set_trace_id_env(trace_id: Option<&str>) {
+pub(crate) fn set_trace_id_env(trace_id: Option<&str>) {
     const VAR: &str = "_X_AMZN_TRACE_ID";
     match trace_id {
         // set_var panics on a NUL byte; such a header is no trace id anyway.

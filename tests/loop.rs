@@ -133,3 +133,20 @@ fn typed_json_handlers_answer_and_report_invalid_events() {
         serde_json::json!({"message": "Hello, Grace!"})
     );
 }
+
+#[test]
+fn a_connection_the_api_closed_while_idle_is_replaced_quietly() {
+    let api = FakeApi::start();
+    api.push_event(Event::new("first", b"1".to_vec()).close_after_answer());
+    api.push_event(Event::new("second", b"2".to_vec()).close_after_answer());
+    api.push_event(Event::new("third", b"3".to_vec()));
+    let mut child = spawn_example("echo", &api, &[]);
+    let answers = api.wait_for_answers(3);
+    let bodies: Vec<&[u8]> = answers.iter().map(|a| a.body.as_slice()).collect();
+    assert_eq!(bodies, [b"1", b"2", b"3"]);
+    assert_eq!(api.connections(), 3);
+    api.finish();
+    child.wait();
+    let stderr = child.stderr();
+    assert_eq!(stderr.lines().count(), 1, "only the exit line: {stderr}");
+}

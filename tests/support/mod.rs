@@ -19,6 +19,30 @@ use std::time::{Duration, Instant};
 /// are slow and shared; it only turns a hang into a clear failure.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
+/// A step of the protocol where a fault can be injected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Next,
+    Response,
+    Error,
+    InitError,
+}
+
+/// What the fake does wrong, once, at a step.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Reads the request, then closes the connection without a byte of answer.
+    CloseBeforeAnswer,
+    /// Sends the status line and headers (announcing a body), then closes.
+    CloseAfterHeaders,
+    /// Sends a body shorter than its Content-Length, then closes.
+    ShortBody,
+    /// Waits this long, then answers normally.
+    Stall(Duration),
+    /// Answers with this status (for `next`: instead of an event, which stays queued).
+    Status(u16),
+}
+
 /// One scripted event, answered to a `GET .../invocation/next`.
 #[derive(Clone, Debug)]
 pub struct Event {
@@ -31,6 +55,10 @@ pub struct Event {
     pub drop_answer_connection: bool,
     /// Status for this event's answer post (default 202).
     pub answer_status: u16,
+    /// Close the connection right after answering this event's post (an idle-timeout close).
+    pub close_after_answer: bool,
+    /// Send a body shorter than the Content-Length of the `next` answer, then close.
+    pub short_body: bool,
 }
 
 impl Event {
@@ -51,12 +79,20 @@ impl Event {
             chunked: false,
             drop_answer_connection: false,
             answer_status: 202,
+            close_after_answer: false,
+            short_body: false,
         }
     }
 
     /// Adds (or replaces) a header of the `next` answer.
     pub fn header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Event {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Adds a header line even if the name is already there (a duplicate header).
+    pub fn extra_header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Event {
         self.headers.push((name.to_owned(), value.into()));
         self
     }
@@ -83,6 +119,17 @@ impl Event {
         self
     }
 
+    /// The `next` answer's body is shorter than its Content-Length, then the connection closes.
+    pub fn short_body(mut self) -> Event {
+        self.short_body = true;
+        self
+    }
+
+    pub fn close_after_answer(mut self) -> Event {
+        self.close_after_answer = true;
+        self
+    }
+
     pub fn answer_status(mut self, status: u16) -> Event {
         self.answer_status = status;
         self
@@ -97,6 +144,11 @@ pub struct Recorded {
     /// Header names in lower case, in the order received.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Length of the whole body, also when only its start was kept (see
+    /// [`FakeApi::keep_body_bytes`]).
+    pub body_len: usize,
+    /// [`digest`] of the whole body, also when only its start was kept.
+    pub body_digest: u64,
     /// Trailer fields of a chunked body, names in lower case.
     pub trailers: Vec<(String, String)>,
     /// Sizes of the chunks of a chunked body, in order (empty for Content-Length bodies).
@@ -157,7 +209,24 @@ struct State {
     finish_status: u16,
     /// Status for `/runtime/init/error` posts.
     init_error_status: u16,
+    /// `next` calls received and not yet answered.
+    waiting_next: usize,
+    /// The most `next` calls that were waiting at the same time.
+    most_waiting_next: usize,
+    /// Bodies longer than this are recorded by length and digest, and only this many bytes.
+    keep_body_bytes: Option<usize>,
+    /// One-shot faults, applied in order at their step.
+    faults: Vec<(Step, Fault)>,
+    /// Status for `POST /2020-01-01/extension/register` (default 200).
+    register_status: u16,
 }
+
+/// The identifier the fake hands out to a registered extension.
+pub const EXTENSION_IDENTIFIER: &str = "fake-extension-7c1f";
+/// Path of the Extensions API's register call.
+pub const REGISTER_PATH: &str = "/2020-01-01/extension/register";
+/// Path of the Extensions API's event/next call.
+pub const EVENT_NEXT_PATH: &str = "/2020-01-01/extension/event/next";
 
 /// The fake Runtime API. Dropping it stops answering (`next` gets 500).
 pub struct FakeApi {
@@ -174,6 +243,7 @@ impl FakeApi {
             Mutex::new(State {
                 finish_status: 500,
                 init_error_status: 202,
+                register_status: 200,
                 ..State::default()
             }),
             Condvar::new(),
@@ -182,6 +252,9 @@ impl FakeApi {
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
+                // Answers go out in pieces (head, body): without this, Nagle's algorithm holds
+                // the body back until the runtime's delayed ACK, 40 ms per answer.
+                let _ = stream.set_nodelay(true);
                 let connection = {
                     let mut state = accept_shared.0.lock().unwrap();
                     state.connections += 1;
@@ -215,9 +288,51 @@ impl FakeApi {
         self.shared.1.notify_all();
     }
 
+    /// Makes the next request at `step` meet `fault` (once).
+    pub fn inject(&self, step: Step, fault: Fault) {
+        self.state().faults.push((step, fault));
+    }
+
     /// Status for `/runtime/init/error` posts (default 202).
     pub fn set_init_error_status(&self, status: u16) {
         self.state().init_error_status = status;
+    }
+
+    /// Records only the first `bytes` of each body from now on (length and digest stay exact),
+    /// so that a test of a 100 MB stream does not hold 100 MB.
+    pub fn keep_body_bytes(&self, bytes: usize) {
+        self.state().keep_body_bytes = Some(bytes);
+    }
+
+    /// How many `next` calls are waiting for an event right now.
+    pub fn waiting_next(&self) -> usize {
+        self.state().waiting_next
+    }
+
+    /// The most `next` calls that were ever waiting at the same time: how many loops poll
+    /// concurrently (a count, not a timing).
+    pub fn most_waiting_next(&self) -> usize {
+        self.state().most_waiting_next
+    }
+
+    /// Waits until `n` `next` calls are waiting at the same time; panics after [`PATIENCE`].
+    pub fn wait_for_waiting_next(&self, n: usize) {
+        let deadline = Instant::now() + PATIENCE;
+        let mut state = self.state();
+        while state.waiting_next < n {
+            let now = Instant::now();
+            assert!(
+                now < deadline,
+                "timed out waiting for {n} concurrent next calls; {} are waiting",
+                state.waiting_next
+            );
+            state = self.shared.1.wait_timeout(state, deadline - now).unwrap().0;
+        }
+    }
+
+    /// Status for extension registrations (default 200, with an identifier header).
+    pub fn set_register_status(&self, status: u16) {
+        self.state().register_status = status;
     }
 
     /// Every request so far.
@@ -277,15 +392,32 @@ impl Drop for FakeApi {
 fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<State>, Condvar)>) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut writer = stream;
-    while let Some(request) = read_request(&mut reader, connection) {
+    loop {
+        let keep = shared
+            .0
+            .lock()
+            .unwrap()
+            .keep_body_bytes
+            .unwrap_or(usize::MAX);
+        let Some(request) = read_request(&mut reader, connection, keep) else {
+            return;
+        };
         let path = request.path.clone();
-        let method = request.method.clone();
-        let answer_event = {
+        let step = step_of(&request);
+        let extension_name = request.header("lambda-extension-name").map(str::to_owned);
+        let extension_id = request
+            .header("lambda-extension-identifier")
+            .map(str::to_owned);
+        let (answer_event, fault) = {
             let (lock, condvar) = &*shared;
             let mut state = lock.lock().unwrap();
             state.requests.push(request);
             condvar.notify_all();
-            state
+            let fault = step.and_then(|step| {
+                let index = state.faults.iter().position(|(s, _)| *s == step)?;
+                Some(state.faults.remove(index).1)
+            });
+            let event = state
                 .handed_out
                 .iter()
                 .find(|e| {
@@ -293,24 +425,56 @@ fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<Sta
                         path.starts_with(&format!("/2018-06-01/runtime/invocation/{id}/"))
                     })
                 })
-                .cloned()
+                .cloned();
+            (event, fault)
         };
-        let written = if method == "GET" && path.ends_with("/runtime/invocation/next") {
-            answer_next(&mut writer, &shared)
-        } else if path.ends_with("/runtime/init/error") {
-            let status = shared.0.lock().unwrap().init_error_status;
-            write_status(&mut writer, status)
-        } else if method == "POST" && path.contains("/runtime/invocation/") {
-            match answer_event {
+        if let Some(Fault::Stall(pause)) = fault {
+            thread::sleep(pause);
+        }
+        let fault = fault.filter(|f| !matches!(f, Fault::Stall(_)));
+        let written = match (step, fault) {
+            _ if path.ends_with(REGISTER_PATH) => {
+                answer_register(&mut writer, &shared, extension_name.as_deref())
+            }
+            _ if path.ends_with(EVENT_NEXT_PATH) => {
+                answer_extension_next(&mut writer, &shared, extension_id.as_deref())
+            }
+            (_, Some(Fault::CloseBeforeAnswer)) => {
+                let _ = writer.shutdown(Shutdown::Both);
+                return;
+            }
+            (Some(Step::Next), Some(Fault::Status(status))) => write_status(&mut writer, status),
+            (Some(Step::Next), fault) => answer_next(&mut writer, &shared, fault),
+            (Some(_), Some(Fault::Status(status))) => write_status(&mut writer, status),
+            (Some(_), Some(Fault::CloseAfterHeaders)) => {
+                let _ = writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 16\r\n\r\n");
+                let _ = writer.shutdown(Shutdown::Both);
+                return;
+            }
+            (Some(_), Some(Fault::ShortBody)) => {
+                let _ =
+                    writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 16\r\n\r\n{\"st");
+                let _ = writer.shutdown(Shutdown::Both);
+                return;
+            }
+            (Some(Step::InitError), _) => {
+                let status = shared.0.lock().unwrap().init_error_status;
+                write_status(&mut writer, status)
+            }
+            (Some(_), _) => match answer_event {
                 Some(event) if event.drop_answer_connection => {
+                    let _ = writer.shutdown(Shutdown::Both);
+                    return;
+                }
+                Some(event) if event.close_after_answer => {
+                    let _ = write_status(&mut writer, event.answer_status);
                     let _ = writer.shutdown(Shutdown::Both);
                     return;
                 }
                 Some(event) => write_status(&mut writer, event.answer_status),
                 None => write_status(&mut writer, 202),
-            }
-        } else {
-            write_status(&mut writer, 404)
+            },
+            (None, _) => write_status(&mut writer, 404),
         };
         if written.is_err() {
             return;
@@ -318,26 +482,53 @@ fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<Sta
     }
 }
 
+/// Which protocol step a request is.
+fn step_of(request: &Recorded) -> Option<Step> {
+    let path = request.path.as_str();
+    match request.method.as_str() {
+        "GET" if path.ends_with("/runtime/invocation/next") => Some(Step::Next),
+        "POST" if path.ends_with("/runtime/init/error") => Some(Step::InitError),
+        "POST" if path.contains("/runtime/invocation/") && path.ends_with("/response") => {
+            Some(Step::Response)
+        }
+        "POST" if path.contains("/runtime/invocation/") && path.ends_with("/error") => {
+            Some(Step::Error)
+        }
+        _ => None,
+    }
+}
+
 /// Blocks until an event is queued (or the fake is finished), then writes the `next` answer.
 fn answer_next(
     writer: &mut TcpStream,
     shared: &Arc<(Mutex<State>, Condvar)>,
+    fault: Option<Fault>,
 ) -> std::io::Result<()> {
     let (lock, condvar) = &**shared;
     let mut state = lock.lock().unwrap();
+    state.waiting_next += 1;
+    state.most_waiting_next = state.most_waiting_next.max(state.waiting_next);
+    condvar.notify_all();
     let event = loop {
         if let Some(event) = state.events.pop_front() {
             break event;
         }
         if state.finished {
+            state.waiting_next -= 1;
             let status = state.finish_status;
             drop(state);
             return write_status(writer, status);
         }
         state = condvar.wait(state).unwrap();
     };
+    state.waiting_next -= 1;
     state.handed_out.push(event.clone());
     drop(state);
+    let fault = if event.short_body {
+        Some(Fault::ShortBody)
+    } else {
+        fault
+    };
 
     let mut head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n".to_vec();
     if let Some(id) = &event.request_id {
@@ -348,6 +539,24 @@ fn answer_next(
         head.extend_from_slice(b": ");
         head.extend_from_slice(value);
         head.extend_from_slice(b"\r\n");
+    }
+    match fault {
+        Some(Fault::CloseAfterHeaders) => {
+            head.extend_from_slice(
+                format!("Content-Length: {}\r\n\r\n", event.body.len() + 1).as_bytes(),
+            );
+            writer.write_all(&head)?;
+            return writer.shutdown(Shutdown::Both);
+        }
+        Some(Fault::ShortBody) => {
+            head.extend_from_slice(
+                format!("Content-Length: {}\r\n\r\n", event.body.len() + 10).as_bytes(),
+            );
+            writer.write_all(&head)?;
+            writer.write_all(&event.body)?;
+            return writer.shutdown(Shutdown::Both);
+        }
+        _ => {}
     }
     if event.chunked {
         head.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
@@ -365,7 +574,46 @@ fn answer_next(
     }
 }
 
-fn write_status(writer: &mut TcpStream, status: u16) -> std::io::Result<()> {
+/// `POST /2020-01-01/extension/register`: 200 with an identifier for a named extension, 400
+/// without a name, or the status set with [`FakeApi::set_register_status`].
+fn answer_register(
+    writer: &mut TcpStream,
+    shared: &Arc<(Mutex<State>, Condvar)>,
+    name: Option<&str>,
+) -> std::io::Result<()> {
+    let status = shared.0.lock().unwrap().register_status;
+    if name.is_none_or(str::is_empty) || status != 200 {
+        return write_status(writer, if status == 200 { 400 } else { status });
+    }
+    let body =
+        r#"{"functionName":"test-function","functionVersion":"$LATEST","handler":"bootstrap"}"#;
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\nLambda-Extension-Identifier: {EXTENSION_IDENTIFIER}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    writer.write_all(answer.as_bytes())
+}
+
+/// `GET /2020-01-01/extension/event/next`: 403 without the identifier; otherwise blocks, as
+/// Lambda does for an internal extension, until the fake is finished (then 500).
+fn answer_extension_next(
+    writer: &mut TcpStream,
+    shared: &Arc<(Mutex<State>, Condvar)>,
+    identifier: Option<&str>,
+) -> std::io::Result<()> {
+    if identifier != Some(EXTENSION_IDENTIFIER) {
+        return write_status(writer, 403);
+    }
+    let (lock, condvar) = &**shared;
+    let mut state = lock.lock().unwrap();
+    while !state.finished {
+        state = condvar.wait(state).unwrap();
+    }
+    drop(state);
+    write_status(writer, 500)
+}
+
+pub fn write_status(writer: &mut TcpStream, status: u16) -> std::io::Result<()> {
     let body = if (200..300).contains(&status) {
         "{\"status\":\"OK\"}".to_owned()
     } else {
@@ -379,7 +627,11 @@ fn write_status(writer: &mut TcpStream, status: u16) -> std::io::Result<()> {
 }
 
 /// Reads one HTTP/1.1 request; `None` at end of stream or on anything malformed.
-fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<Recorded> {
+pub fn read_request(
+    reader: &mut BufReader<TcpStream>,
+    connection: usize,
+    keep: usize,
+) -> Option<Recorded> {
     let line = read_line(reader)?;
     let mut parts = line.split(' ');
     let method = parts.next()?.to_owned();
@@ -390,6 +642,8 @@ fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<
         path,
         headers,
         body: Vec::new(),
+        body_len: 0,
+        body_digest: Digest::new().finish(),
         trailers: Vec::new(),
         chunk_sizes: Vec::new(),
         connection,
@@ -398,6 +652,7 @@ fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<
         .header("transfer-encoding")
         .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
     {
+        let mut body = BodySink::new(keep);
         loop {
             let size_line = read_line(reader)?;
             let size_hex = size_line.split(';').next()?.trim();
@@ -405,21 +660,86 @@ fn read_request(reader: &mut BufReader<TcpStream>, connection: usize) -> Option<
             if size == 0 {
                 break;
             }
-            let start = recorded.body.len();
-            recorded.body.resize(start + size, 0);
-            reader.read_exact(&mut recorded.body[start..]).ok()?;
+            body.read(reader, size)?;
             recorded.chunk_sizes.push(size);
             if !read_line(reader)?.is_empty() {
                 return None; // chunk data must end with CRLF
             }
         }
+        (recorded.body, recorded.body_len, recorded.body_digest) = body.finish();
         recorded.trailers = read_fields(reader)?;
     } else if let Some(length) = recorded.header("content-length") {
         let length: usize = length.trim().parse().ok()?;
-        recorded.body = vec![0; length];
-        reader.read_exact(&mut recorded.body).ok()?;
+        let mut body = BodySink::new(keep);
+        body.read(reader, length)?;
+        (recorded.body, recorded.body_len, recorded.body_digest) = body.finish();
     }
     Some(recorded)
+}
+
+/// FNV-1a, 64 bits: enough to tell two long bodies apart without keeping them.
+pub struct Digest(u64);
+
+impl Digest {
+    pub fn new() -> Digest {
+        Digest(0xcbf2_9ce4_8422_2325)
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The digest of `bytes`.
+pub fn digest(bytes: &[u8]) -> u64 {
+    let mut digest = Digest::new();
+    digest.update(bytes);
+    digest.finish()
+}
+
+/// A request body as it arrives: its first `keep` bytes, its length and its digest.
+struct BodySink {
+    kept: Vec<u8>,
+    keep: usize,
+    len: usize,
+    digest: Digest,
+}
+
+impl BodySink {
+    fn new(keep: usize) -> BodySink {
+        BodySink {
+            kept: Vec::new(),
+            keep,
+            len: 0,
+            digest: Digest::new(),
+        }
+    }
+
+    /// Reads exactly `size` bytes of body.
+    fn read(&mut self, reader: &mut BufReader<TcpStream>, size: usize) -> Option<()> {
+        let mut left = size;
+        let mut scratch = vec![0; size.min(64 * 1024)];
+        while left > 0 {
+            let piece = &mut scratch[..left.min(64 * 1024)];
+            reader.read_exact(piece).ok()?;
+            self.digest.update(piece);
+            let room = self.keep.saturating_sub(self.kept.len());
+            self.kept.extend_from_slice(&piece[..piece.len().min(room)]);
+            self.len += piece.len();
+            left -= piece.len();
+        }
+        Some(())
+    }
+
+    fn finish(self) -> (Vec<u8>, usize, u64) {
+        (self.kept, self.len, self.digest.finish())
+    }
 }
 
 /// Header (or trailer) fields up to the empty line; names lower-cased.
@@ -545,6 +865,23 @@ impl Running {
         self.child.id()
     }
 
+    /// Waits until the child's stderr contains `needle` (it is read by a background thread,
+    /// so a line can arrive a moment after the child wrote it); panics after [`PATIENCE`].
+    pub fn wait_for_stderr(&self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let stderr = self.stderr();
+            if stderr.contains(needle) {
+                return stderr;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stderr never contained {needle:?}: {stderr}"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
@@ -638,4 +975,37 @@ pub fn spawn(program: &Path, api: &FakeApi, extra: &[(&str, &str)]) -> Running {
 /// Starts example `name` (debug build) against `api`.
 pub fn spawn_example(name: &str, api: &FakeApi, extra: &[(&str, &str)]) -> Running {
     spawn(&example(name), api, extra)
+}
+
+/// Decodes standard base64 (with padding), independently of the runtime's encoder; `None`
+/// for anything that is not valid base64.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if text.len() % 4 != 0 {
+        return None;
+    }
+    let mut decoded = Vec::new();
+    for quad in text.as_bytes().chunks(4) {
+        let padding = quad.iter().rev().take_while(|&&c| c == b'=').count();
+        let mut bits: u32 = 0;
+        for &c in &quad[..4 - padding] {
+            let value = ALPHABET.iter().position(|&a| a == c)? as u32;
+            bits = (bits << 6) | value;
+        }
+        bits <<= 6 * padding as u32;
+        let bytes = bits.to_be_bytes();
+        decoded.extend_from_slice(&bytes[1..4 - padding]);
+    }
+    Some(decoded)
+}
+
+/// The peak resident memory (`VmHWM`) of a running process, in KiB, from `/proc`.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"));
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmHWM in /proc/{pid}/status"))
 }

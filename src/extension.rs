@@ -1,0 +1,109 @@
+//! The two calls of the Lambda Extensions API that graceful shutdown needs: `register` the
+//! runtime process as an *internal* extension, then keep one `event/next` call waiting.
+//!
+//! | call | path (under `http://$AWS_LAMBDA_RUNTIME_API/2020-01-01`) |
+//! |---|---|
+//! | [`Extension::register`] | `POST /extension/register` |
+//! | [`Extension::next_event`] | `GET /extension/event/next` |
+//!
+//! Registering any extension is what makes Lambda send SIGTERM to the runtime before it ends
+//! the environment. Lambda also waits for every registered extension's first `event/next`
+//! before it considers initialisation done, and an internal extension cannot subscribe to any
+//! event (SHUTDOWN is for external extensions), so the call registers for none and
+//! `event/next` simply waits for the life of the environment.
+//!
+//! This is a second client next to [`crate::api`] on purpose: it has its own connection (one
+//! call of it is always pending) and is linked only into binaries that call
+//! [`on_shutdown`](crate::on_shutdown).
+
+use crate::api::USER_AGENT;
+
+/// The Extensions API version every path starts with.
+const VERSION: &str = "2020-01-01";
+/// Request header of `register`: the extension's name.
+const NAME_HEADER: &str = "Lambda-Extension-Name";
+/// Answer header of `register`, and request header of every later call: who is asking.
+const IDENTIFIER_HEADER: &str = "Lambda-Extension-Identifier";
+/// The name this runtime registers under.
+pub(crate) const EXTENSION_NAME: &str = "lambda-loop";
+
+/// A registered internal extension.
+pub(crate) struct Extension {
+    agent: ureq::Agent,
+    /// `http://host:port[/prefix]/2020-01-01`.
+    base: String,
+    identifier: String,
+}
+
+impl Extension {
+    /// `POST /extension/register` with no events; `endpoint` is the value of
+    /// `AWS_LAMBDA_RUNTIME_API`. Must happen during initialisation, before the runtime's first
+    /// `next`: Lambda refuses registrations after that.
+    pub fn register(endpoint: &str) -> Result<Extension, String> {
+        let runtime_base = crate::api::base_url(endpoint).map_err(|error| error.to_string())?;
+        // base_url ends in the Runtime API's version; the Extensions API sits beside it.
+        let root = runtime_base.rsplit_once('/').map_or("", |(root, _)| root);
+        let base = format!("{root}/{VERSION}");
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .max_redirects(0)
+            .user_agent(USER_AGENT)
+            .max_idle_connections(1)
+            .max_idle_connections_per_host(1)
+            .build();
+        let agent = ureq::Agent::new_with_config(config);
+        let call = "POST /2020-01-01/extension/register";
+        let mut answer = agent
+            .post(format!("{base}/extension/register"))
+            .header(NAME_HEADER, EXTENSION_NAME)
+            .header("Content-Type", "application/json")
+            .send(&br#"{"events":[]}"#[..])
+            .map_err(|error| format!("{call} failed: {error}"))?;
+        let status = answer.status().as_u16();
+        let identifier = answer
+            .headers()
+            .get(IDENTIFIER_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        drain(&mut answer);
+        match (status, identifier) {
+            (200, Some(identifier)) if !identifier.is_empty() => Ok(Extension {
+                agent,
+                base,
+                identifier,
+            }),
+            (200, _) => Err(format!(
+                "{call} answered 200 without a {IDENTIFIER_HEADER} header"
+            )),
+            (status, _) => Err(format!("{call} answered {status}")),
+        }
+    }
+
+    /// `GET /extension/event/next`: blocks, with no timeout, until Lambda has an event for
+    /// this extension (for an internal extension with no events: as long as the environment
+    /// lives). `Ok` means "ask again".
+    pub fn next_event(&self) -> Result<(), String> {
+        let call = "GET /2020-01-01/extension/event/next";
+        let mut answer = self
+            .agent
+            .get(format!("{}/extension/event/next", self.base))
+            .header(IDENTIFIER_HEADER, &self.identifier)
+            .call()
+            .map_err(|error| format!("{call} failed: {error}"))?;
+        drain(&mut answer);
+        match answer.status().as_u16() {
+            200 => Ok(()),
+            status => Err(format!("{call} answered {status}")),
+        }
+    }
+}
+
+/// Reads a (small) answer body to the end, so that the connection can be used again.
+fn drain(answer: &mut ureq::http::Response<ureq::Body>) {
+    let _ = answer
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024)
+        .read_to_vec();
+}

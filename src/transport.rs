@@ -1,0 +1,236 @@
+//! The socket under ureq: one `TcpStream` to the Runtime API, with the few syscalls a
+//! request/answer exchange on loopback needs.
+//!
+//! ureq's own TCP transport is built for the open internet. Here the peer is the Runtime API
+//! on the same host, so three things are done differently (each measured in `bench/`):
+//! - **One write per request.** ureq hands over the request head and then the body; the head
+//!   is held back and goes out with the body in one `writev` (or alone, just before waiting
+//!   for the answer), instead of two writes.
+//! - **One-syscall liveness probe.** Before a kept-alive connection is used again, ureq asks
+//!   whether it is still open. We answer with one non-blocking `recv(MSG_PEEK)` instead of
+//!   toggling `FIONBIO` around a read, and not at all right after an answer was read in full.
+//! - **Buffers from `calloc`.** Zeroed buffers come from the allocator already zeroed (fresh
+//!   pages), not from a byte loop, which at `opt-level = "z"` cost over a million
+//!   instructions before the first request.
+//!
+//! No timeouts: `next` must block for as long as Lambda has no event.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::TcpStream;
+use std::sync::OnceLock;
+
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
+
+use crate::sys;
+
+/// Bytes read from the socket at most per `read`. Large events (up to 6 MB) arrive in a few
+/// reads; pages of the buffer that are never written are never touched, so small events do
+/// not pay for the size in memory.
+const INPUT_BUFFER_BYTES: usize = 256 * 1024;
+/// Bytes of a request body ureq copies per `write`.
+const OUTPUT_BUFFER_BYTES: usize = 256 * 1024;
+/// Writes smaller than this (request heads, small bodies) are held back to be sent together
+/// with what follows.
+const HOLD_BACK_BYTES: usize = 16 * 1024;
+
+/// Opens [`Connection`]s for the agent (the address comes from ureq's resolver).
+#[derive(Debug)]
+pub(crate) struct LoopbackConnector;
+
+impl Connector for LoopbackConnector {
+    type Out = Connection;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        _chained: Option<()>,
+    ) -> Result<Option<Connection>, ureq::Error> {
+        let stream = TcpStream::connect(&details.addrs[..])?;
+        // Requests are complete messages: send them now, never wait to fill a segment.
+        stream.set_nodelay(true)?;
+        Ok(Some(Connection {
+            stream,
+            buffers: ConnectionBuffers::new(),
+            held_back: Vec::new(),
+            answer_just_read: false,
+        }))
+    }
+}
+
+/// Resolves the Runtime API's address once and remembers it. An agent of ours only ever talks
+/// to its one endpoint, and ureq would otherwise format and resolve `host:port` on every
+/// request (for a name such as `localhost`, that is a read of /etc/hosts each time).
+#[derive(Debug, Default)]
+pub(crate) struct ResolveOnce {
+    resolved: OnceLock<ResolvedSocketAddrs>,
+}
+
+impl Resolver for ResolveOnce {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        if let Some(addrs) = self.resolved.get() {
+            return Ok(addrs.clone());
+        }
+        let addrs = DefaultResolver::default().resolve(uri, config, timeout)?;
+        Ok(self.resolved.get_or_init(|| addrs).clone())
+    }
+}
+
+/// One TCP connection with its buffers.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    stream: TcpStream,
+    buffers: ConnectionBuffers,
+    /// Output not written yet: it goes out with the next write, or before the next read.
+    held_back: Vec<u8>,
+    /// Set when input arrived; lets the pool's check right after an answer skip the probe.
+    answer_just_read: bool,
+}
+
+impl Connection {
+    fn flush_held_back(&mut self) -> io::Result<()> {
+        if !self.held_back.is_empty() {
+            self.stream.write_all(&self.held_back)?;
+            self.held_back.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Transport for Connection {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, _timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let output = &self.buffers.output[..amount];
+        if !self.held_back.is_empty() {
+            write_both(&mut self.stream, &self.held_back, output)?;
+            self.held_back.clear();
+        } else if amount < HOLD_BACK_BYTES {
+            self.held_back.extend_from_slice(output);
+        } else {
+            self.stream.write_all(output)?;
+        }
+        Ok(())
+    }
+
+    fn await_input(&mut self, _timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.flush_held_back()?;
+        let free = self.buffers.input_append_buf();
+        let amount = loop {
+            match self.stream.read(free) {
+                // A signal (e.g. SIGCONT after Lambda thawed us) is no reason to give up.
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                result => break result?,
+            }
+        };
+        self.buffers.input_appended(amount);
+        self.answer_just_read = amount > 0;
+        Ok(amount > 0)
+    }
+
+    fn is_open(&mut self) -> bool {
+        // Right after an answer was read to its end the connection is known to be fine; the
+        // probe is for a connection that sat idle in the pool.
+        std::mem::take(&mut self.answer_just_read) || sys::peer_is_quiet(&self.stream)
+    }
+}
+
+/// Writes `first` then `second` with as few `writev` calls as the kernel allows.
+fn write_both(stream: &mut TcpStream, first: &[u8], second: &[u8]) -> io::Result<()> {
+    let total = first.len() + second.len();
+    let mut written = 0;
+    while written < total {
+        let slices = if written < first.len() {
+            [IoSlice::new(&first[written..]), IoSlice::new(second)]
+        } else {
+            [
+                IoSlice::new(&second[written - first.len()..]),
+                IoSlice::new(&[]),
+            ]
+        };
+        match stream.write_vectored(&slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// ureq's view of a connection's memory: unconsumed input is `input[start..end]`.
+#[derive(Debug)]
+struct ConnectionBuffers {
+    input: Vec<u8>,
+    start: usize,
+    end: usize,
+    output: Vec<u8>,
+    /// Whether the last consume made progress (ureq reads more input when it did not).
+    progress: bool,
+}
+
+impl ConnectionBuffers {
+    fn new() -> ConnectionBuffers {
+        ConnectionBuffers {
+            // vec![0; n] is one zeroed allocation (calloc), not a fill loop.
+            input: vec![0; INPUT_BUFFER_BYTES],
+            start: 0,
+            end: 0,
+            output: vec![0; OUTPUT_BUFFER_BYTES],
+            progress: false,
+        }
+    }
+
+    /// Moves unconsumed input to the front, so the free space is all at the end.
+    fn compact(&mut self) {
+        if self.start > 0 {
+            self.input.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+    }
+}
+
+impl Buffers for ConnectionBuffers {
+    fn output(&mut self) -> &mut [u8] {
+        &mut self.output
+    }
+
+    fn input(&self) -> &[u8] {
+        &self.input[self.start..self.end]
+    }
+
+    fn input_append_buf(&mut self) -> &mut [u8] {
+        self.compact();
+        &mut self.input[self.end..]
+    }
+
+    fn input_appended(&mut self, amount: usize) {
+        self.end += amount;
+    }
+
+    fn input_consume(&mut self, amount: usize) {
+        self.progress = amount > 0;
+        self.start += amount;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    fn tmp_and_output(&mut self) -> (&mut [u8], &mut [u8]) {
+        self.compact();
+        (&mut self.input[self.end..], &mut self.output)
+    }
+
+    fn can_use_input(&self) -> bool {
+        self.start < self.end && self.progress
+    }
+}

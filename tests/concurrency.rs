@@ -1,0 +1,178 @@
+//! Thread-per-slot concurrency (`AWS_LAMBDA_MAX_CONCURRENCY`) against the fake Runtime API,
+//! with the `concurrent` example binary. Overlap is counted (concurrent `next` calls the fake
+//! saw waiting at once), never timed.
+
+use std::collections::BTreeMap;
+
+mod support;
+use support::*;
+
+fn trace(i: usize) -> String {
+    format!("Root=1-5bef4de7-{i:024x};Sampled=1")
+}
+
+#[test]
+fn four_slots_poll_at_once_and_every_invocation_gets_one_answer() {
+    let api = FakeApi::start();
+    let child = spawn_example("concurrent", &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")]);
+    // No event yet: four slots must all be waiting on `next` at the same time.
+    api.wait_for_waiting_next(4);
+    for i in 1..=8 {
+        api.push_event(
+            Event::new(&format!("id-{i}"), br#"{"sleepMs":200}"#.to_vec())
+                .header("Lambda-Runtime-Trace-Id", trace(i)),
+        );
+    }
+    let answers = api.wait_for_answers(8);
+    assert_eq!(answers.len(), 8);
+
+    let mut answered: BTreeMap<String, usize> = BTreeMap::new();
+    for answer in &answers {
+        let id = answer
+            .path
+            .strip_prefix("/2018-06-01/runtime/invocation/")
+            .and_then(|rest| rest.strip_suffix("/response"))
+            .unwrap_or_else(|| panic!("not a response: {}", answer.path))
+            .to_owned();
+        let reply = answer.body_json();
+        assert_eq!(reply["requestId"], id.as_str(), "answered to the wrong id");
+        let i: usize = id.strip_prefix("id-").unwrap().parse().unwrap();
+        assert_eq!(
+            reply["traceId"],
+            trace(i),
+            "the trace id of another invocation"
+        );
+        assert_eq!(
+            reply["traceEnv"],
+            serde_json::Value::Null,
+            "the env var was set"
+        );
+        let thread = reply["thread"].as_str().unwrap();
+        assert!(
+            [
+                "lambda-slot-1",
+                "lambda-slot-2",
+                "lambda-slot-3",
+                "lambda-slot-4"
+            ]
+            .contains(&thread),
+            "{thread}"
+        );
+        *answered.entry(id).or_default() += 1;
+    }
+    assert_eq!(answered.len(), 8, "{answered:?}");
+    assert!(answered.values().all(|&count| count == 1), "{answered:?}");
+
+    // All four are back at `next`, each on its own kept-alive connection.
+    api.wait_for_waiting_next(4);
+    assert_eq!(api.most_waiting_next(), 4);
+    assert_eq!(api.connections(), 4);
+    assert_eq!(child.stderr(), "");
+}
+
+#[test]
+fn a_panic_in_one_slot_is_reported_and_that_slot_keeps_serving() {
+    let api = FakeApi::start();
+    let _child = spawn_example("concurrent", &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "2")]);
+    api.wait_for_waiting_next(2);
+    api.push_event(Event::new("boom", br#"{"panic":true}"#.to_vec()));
+    let answers = api.wait_for_answers(1);
+    assert_eq!(answers[0].path, "/2018-06-01/runtime/invocation/boom/error");
+    let error = answers[0].body_json();
+    assert_eq!(error["errorType"], "Runtime.Panic");
+    assert!(error["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("the concurrent example was asked to panic"));
+
+    // Both slots wait on `next` again: the one that panicked is still serving.
+    api.wait_for_waiting_next(2);
+    api.push_event(Event::new("a", b"{}".to_vec()));
+    api.push_event(Event::new("b", b"{}".to_vec()));
+    let answers = api.wait_for_answers(3);
+    assert!(answers[1..].iter().all(|a| a.path.ends_with("/response")));
+}
+
+#[test]
+fn a_500_on_next_in_any_slot_ends_the_process_with_one_line() {
+    let api = FakeApi::start();
+    let mut child = spawn_example("concurrent", &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "3")]);
+    api.wait_for_waiting_next(3);
+    api.finish(); // every waiting `next` now gets 500
+    assert_eq!(child.wait().code(), Some(1));
+    let stderr = child.stderr();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("answered 500 to GET /runtime/invocation/next")
+            && stderr.contains("of 3)")
+            && stderr.contains("exiting"),
+        "{stderr}"
+    );
+}
+
+/// The single loop: one `next` at a time, the trace id in `_X_AMZN_TRACE_ID`, the main thread.
+fn assert_single_loop(extra: &[(&str, &str)]) -> Running {
+    let api = FakeApi::start();
+    let child = spawn_example("concurrent", &api, extra);
+    api.push_event(Event::new("one", b"{}".to_vec()).header("Lambda-Runtime-Trace-Id", trace(1)));
+    api.push_event(Event::new("two", b"{}".to_vec()));
+    let answers = api.wait_for_answers(2);
+    let first = answers[0].body_json();
+    assert_eq!(first["traceEnv"], trace(1));
+    assert_eq!(first["thread"], "main");
+    assert_eq!(answers[1].body_json()["traceEnv"], serde_json::Value::Null);
+    api.wait_for_waiting_next(1);
+    assert_eq!(api.most_waiting_next(), 1);
+    assert_eq!(api.connections(), 1);
+    child
+}
+
+#[test]
+fn unset_or_one_is_exactly_the_single_loop() {
+    let child = assert_single_loop(&[]);
+    assert_eq!(child.stderr(), "");
+    let child = assert_single_loop(&[("AWS_LAMBDA_MAX_CONCURRENCY", "1")]);
+    assert_eq!(child.stderr(), "");
+}
+
+#[test]
+fn an_invalid_value_says_so_once_and_serves_one_at_a_time() {
+    for bad in ["0", "four", ""] {
+        let child = assert_single_loop(&[("AWS_LAMBDA_MAX_CONCURRENCY", bad)]);
+        let stderr = child.wait_for_stderr(
+            "is not a whole number of at least 1; serving one invocation at a time",
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
+
+#[test]
+fn plain_run_under_concurrency_serves_one_at_a_time_and_says_so_once() {
+    let api = FakeApi::start();
+    let child = spawn_example("echo", &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")]);
+    for id in ["a", "b", "c"] {
+        api.push_event(Event::new(id, id.as_bytes().to_vec()));
+    }
+    let answers = api.wait_for_answers(3);
+    assert!(answers.iter().all(|a| a.path.ends_with("/response")));
+    api.wait_for_waiting_next(1);
+    assert_eq!(api.most_waiting_next(), 1);
+    let stderr = child.wait_for_stderr(
+        "AWS_LAMBDA_MAX_CONCURRENCY=4, but this handler is served one invocation at a time",
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn local_invoke_is_unchanged() {
+    let mut child = spawn_with_env(
+        &example("concurrent"),
+        &[],
+        &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")],
+        Some(b"{}".to_vec()),
+    );
+    assert!(child.wait().success(), "{}", child.stderr());
+    let reply: serde_json::Value = serde_json::from_slice(&child.stdout()).unwrap();
+    assert_eq!(reply["thread"], "main");
+    assert_eq!(reply["served"], 1);
+}
