@@ -1,0 +1,143 @@
+//! The benchmark harness: a fake Runtime API that spawns each bootstrap and measures it.
+//!
+//! `harness run --manifest FILE [--quick] [--rounds N] [--out FILE]` measures every function of
+//! the manifest (written by run.sh) and prints one markdown table.
+//! `harness serve --bin PATH [--wrap "TOOL ARGS"] [--invocations N] [--size BYTES]` serves one
+//! child N invocations and ends it with a 500 (for strace excerpts and by-hand checks).
+
+mod api;
+mod counts;
+mod events;
+mod probe;
+mod report;
+mod session;
+mod stats;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// One function under test, as run.sh describes it in the manifest.
+#[derive(Clone)]
+pub struct Function {
+    /// Row name, e.g. `ll-json-release`.
+    pub name: String,
+    /// Family, e.g. `official`, `ll-echo`, `ll-json`, `raw`.
+    pub family: String,
+    pub profile: String,
+    pub bin: PathBuf,
+    /// Static figures measured by run.sh: x86_64 bytes, zip bytes, arm64 bytes, zip bytes,
+    /// crates in the tree, clean release build seconds.
+    pub statics: [Option<f64>; 6],
+}
+
+fn read_manifest(path: &str) -> Result<Vec<Function>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read manifest {path}: {e}"))?;
+    let mut functions = Vec::new();
+    for line in text
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+    {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() != 10 {
+            return Err(format!(
+                "manifest line needs 10 tab-separated fields: {line:?}"
+            ));
+        }
+        let number = |s: &str| s.parse::<f64>().ok();
+        functions.push(Function {
+            name: fields[0].to_owned(),
+            family: fields[1].to_owned(),
+            profile: fields[2].to_owned(),
+            bin: PathBuf::from(fields[3]),
+            statics: [
+                number(fields[4]),
+                number(fields[5]),
+                number(fields[6]),
+                number(fields[7]),
+                number(fields[8]),
+                number(fields[9]),
+            ],
+        });
+    }
+    Ok(functions)
+}
+
+fn flag_value(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|arg| arg == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("serve") => serve(&args[1..]),
+        _ => Err(
+            "usage: harness run --manifest FILE [--quick] [--rounds N] [--out FILE] \
+                  | harness serve --bin PATH [--wrap CMD] [--invocations N] [--size BYTES]"
+                .to_owned(),
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("harness: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let manifest = flag_value(args, "--manifest").ok_or("--manifest FILE is required")?;
+    let quick = args.iter().any(|arg| arg == "--quick");
+    let functions = read_manifest(&manifest)?;
+    let rounds: usize = match flag_value(args, "--rounds") {
+        Some(n) => n.parse().map_err(|_| "--rounds takes a number")?,
+        None if quick => 1,
+        None => 5,
+    };
+    let scratch = std::env::temp_dir().join(format!("lambda-loop-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+
+    let timings = stats::measure_timings(&functions, rounds, quick, &scratch)?;
+    let counts = counts::measure_counts(&functions, quick, &scratch)?;
+    let table = report::render(&functions, &timings, &counts, rounds, quick);
+    print!("{table}");
+    if let Some(out) = flag_value(args, "--out") {
+        std::fs::write(&out, &table).map_err(|e| format!("cannot write {out}: {e}"))?;
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+fn serve(args: &[String]) -> Result<(), String> {
+    let bin = PathBuf::from(flag_value(args, "--bin").ok_or("--bin PATH is required")?);
+    let wrapper: Vec<String> = flag_value(args, "--wrap")
+        .map(|w| w.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    let invocations: u64 = flag_value(args, "--invocations")
+        .map_or(Ok(3), |n| n.parse())
+        .map_err(|_| "bad --invocations")?;
+    let size: usize = flag_value(args, "--size")
+        .map_or(Ok(64), |n| n.parse())
+        .map_err(|_| "bad --size")?;
+    let mut event = api::PreparedEvent::new(&events::json_event(size));
+    let plan = session::Plan {
+        wrapper: &wrapper,
+        bin: &bin,
+        warmup: 0,
+        measured: invocations,
+        ending: session::Ending::Fail,
+        timeout: std::time::Duration::from_secs(300),
+        stderr: std::env::temp_dir().join("lambda-loop-bench-serve.stderr"),
+    };
+    let outcome = session::run(&plan, &mut event).map_err(|e| e.to_string())?;
+    eprintln!(
+        "served {invocations} invocations of {size} B, all verified; init {:?}, {} connection(s)",
+        outcome.init, outcome.connections
+    );
+    Ok(())
+}

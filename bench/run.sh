@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: lambda-loop, the official lambda_runtime, and a raw floor.
+#
+# Usage: bench/run.sh [--quick] [--build-times] [--rounds N] [--tiny]
+#   --quick        smoke run: one round, few invocations (about a minute)
+#   --build-times  also time a clean `cargo build --release` per function family
+#                  (slow; otherwise the last measured times in results/build-times.tsv are shown)
+#   --rounds N     timing rounds (default 5)
+#   --tiny         add `tiny` rows: nightly, build-std for size, immediate-abort panics
+#                  (rebuilds std, several minutes more)
+# Prints one markdown table and writes it, with the machine and the date, to results/latest.md.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+quick=""
+build_times=""
+rounds=""
+tiny=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --quick) quick="--quick" ;;
+        --build-times) build_times="yes" ;;
+        --rounds) rounds="$2"; shift ;;
+        --tiny) tiny="yes" ;;
+        *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+x86=x86_64-unknown-linux-musl
+arm=aarch64-unknown-linux-musl
+# arm64 links with the linker rustup ships; no cross gcc needed.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
+jobs="${CARGO_BUILD_JOBS:-2}"
+
+log() { echo "run.sh: $*" >&2; }
+
+# --- tools -------------------------------------------------------------------------------
+missing=()
+for tool in valgrind strace taskset zip; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        packages=()
+        for tool in "${missing[@]}"; do
+            case "$tool" in taskset) packages+=(util-linux) ;; *) packages+=("$tool") ;; esac
+        done
+        log "installing ${packages[*]}"
+        apt-get update -qq && apt-get install -y -qq "${packages[@]}" >/dev/null
+    else
+        log "missing ${missing[*]} and cannot install them (needs root and apt-get)"; exit 1
+    fi
+fi
+rustup target add "$x86" "$arm" >/dev/null 2>&1 || log "rustup target add failed; using what is installed"
+
+# --- builds ------------------------------------------------------------------------------
+# name family profile package
+functions=(
+    "ll-echo-release ll-echo release ll-echo"
+    "ll-echo-size ll-echo size ll-echo"
+    "ll-json-release ll-json release ll-json"
+    "ll-json-size ll-json size ll-json"
+    "official-release official release official-echo"
+    "official-size official size official-echo"
+    "raw-release raw release raw-floor"
+    "raw-size raw size raw-floor"
+)
+dir_of() { # profile -> cargo's output folder name
+    if [[ "$1" == "release" ]]; then echo release; else echo "$1"; fi
+}
+
+cargo build -q --release -p harness
+built=()
+for target in "$x86" "$arm"; do
+    for entry in "${functions[@]}"; do
+        read -r name family profile package <<<"$entry"
+        if ! CARGO_BUILD_JOBS=$jobs cargo build -q -p "$package" --profile "$profile" --target "$target" 2>"target/$name.$target.build.log"; then
+            log "building $name for $target failed (see bench/target/$name.$target.build.log); its $target figures are left out"
+        fi
+    done
+done
+
+tiny_entries=()
+if [[ -n "$tiny" ]]; then
+    # The smallest build stable can't make: std rebuilt for size with panics that abort at once.
+    for package in ll-echo ll-json official-echo raw-floor; do
+        for target in "$x86" "$arm"; do
+            if CARGO_BUILD_JOBS=$jobs RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Clink-self-contained=yes" cargo +nightly build -q \
+                -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size \
+                -p "$package" --profile size --target "$target" --target-dir target/tiny \
+                2>"target/tiny-$package.$target.build.log"; then
+                :
+            else
+                log "tiny build of $package for $target failed (see bench/target/tiny-$package.$target.build.log)"
+            fi
+        done
+    done
+fi
+
+bin_path() { # target profile package [tiny]
+    if [[ "${4:-}" == tiny ]]; then
+        # tiny = the size profile, built by nightly into its own target folder.
+        echo "$here/target/tiny/$1/size/$3"
+    else
+        echo "$here/target/$1/$(dir_of "$2")/$3"
+    fi
+}
+
+zip_bytes() { # binary -> bytes of a zip holding it as `bootstrap`
+    local scratch
+    scratch="$(mktemp -d)"
+    cp "$1" "$scratch/bootstrap"
+    (cd "$scratch" && zip -q -9 -X function.zip bootstrap)
+    stat -c %s "$scratch/function.zip"
+    rm -rf "$scratch"
+}
+
+crates_in_tree() { # package
+    cargo tree -q -p "$1" -e normal --prefix none --target "$x86" 2>/dev/null \
+        | sed -e 's/ (\*)$//' -e 's/ (proc-macro)$//' | sort -u | grep -c .
+}
+
+# --- clean build times -------------------------------------------------------------------
+times_file="$here/results/build-times.tsv"
+if [[ -n "$build_times" ]]; then
+    : >"$times_file.new"
+    for package in ll-echo ll-json official-echo raw-floor; do
+        scratch="$(mktemp -d)"
+        start=$(date +%s.%N)
+        if CARGO_BUILD_JOBS=2 cargo build -q --release -p "$package" --target "$x86" --target-dir "$scratch" 2>/dev/null; then
+            end=$(date +%s.%N)
+            printf '%s\t%.1f\n' "$package" "$(echo "$end - $start" | bc)" >>"$times_file.new"
+        fi
+        rm -rf "$scratch"
+    done
+    mv "$times_file.new" "$times_file"
+fi
+build_time_of() { # package
+    [[ -f "$times_file" ]] && awk -F'\t' -v p="$1" '$1 == p { print $2 }' "$times_file" || true
+}
+
+# --- manifest ----------------------------------------------------------------------------
+manifest="$here/target/manifest.tsv"
+: >"$manifest"
+add_row() { # name family profile package [tiny]
+    local name=$1 family=$2 profile=$3 package=$4 kind=${5:-}
+    local x86_bin arm_bin x86_bytes=- x86_zip=- arm_bytes=- arm_zip=-
+    x86_bin="$(bin_path "$x86" "$profile" "$package" "$kind")"
+    arm_bin="$(bin_path "$arm" "$profile" "$package" "$kind")"
+    [[ -x "$x86_bin" ]] || return 0
+    x86_bytes=$(stat -c %s "$x86_bin"); x86_zip=$(zip_bytes "$x86_bin")
+    if [[ -x "$arm_bin" ]]; then arm_bytes=$(stat -c %s "$arm_bin"); arm_zip=$(zip_bytes "$arm_bin"); fi
+    local build
+    build="$(build_time_of "$package")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$family" "$profile" "$x86_bin" \
+        "$x86_bytes" "$x86_zip" "$arm_bytes" "$arm_zip" "$(crates_in_tree "$package")" "${build:--}" >>"$manifest"
+}
+for entry in "${functions[@]}"; do
+    read -r name family profile package <<<"$entry"
+    add_row "$name" "$family" "$profile" "$package"
+done
+if [[ -n "$tiny" ]]; then
+    add_row ll-echo-tiny ll-echo tiny ll-echo tiny
+    add_row ll-json-tiny ll-json tiny ll-json tiny
+    add_row official-tiny official tiny official-echo tiny
+fi
+log "functions: $(cut -f1 "$manifest" | tr '\n' ' ')"
+
+# --- measure -----------------------------------------------------------------------------
+table="$here/target/table.md"
+args=(run --manifest "$manifest" --out "$table")
+[[ -n "$quick" ]] && args+=(--quick)
+[[ -n "$rounds" ]] && args+=(--rounds "$rounds")
+# Harness and children on one CPU: an unpinned loopback ping-pong mostly measures vCPU wake-up.
+taskset -c 0 "$here/target/release/harness" "${args[@]}" >/dev/null
+
+# One lambda-loop invocation, syscall by syscall (the second of three: the connection is warm).
+excerpt="$here/target/strace-excerpt.txt"
+: >"$excerpt"
+ll_bin="$(bin_path "$x86" release ll-echo)"
+if [[ -x "$ll_bin" ]]; then
+    trace="$(mktemp)"
+    taskset -c 0 "$here/target/release/harness" serve --bin "$ll_bin" --invocations 3 \
+        --wrap "strace -f -s 64 -o $trace" 2>/dev/null || true
+    # From the second `next` request to the third: one full invocation.
+    awk '/GET \/2018-06-01\/runtime\/invocation\/next/ { n++ } n == 2' "$trace" \
+        | sed -E 's/^[0-9]+ +//' | cut -c1-160 >"$excerpt"
+    rm -f "$trace"
+fi
+
+cpu_model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+{
+    echo "# Benchmark: lambda-loop vs the official lambda_runtime vs a raw floor"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- machine: $(nproc) CPU(s), ${cpu_model:-unknown CPU}, Linux $(uname -r)"
+    echo "- toolchain: $(rustc -V); official runtime: lambda_runtime $(cargo tree -q -p official-echo -e normal --depth 1 --prefix none | awk '/^lambda_runtime /{print $2}')"
+    if [[ -f "$times_file" ]]; then
+        echo "- clean build times: \`results/build-times.tsv\`, measured by \`bench/run.sh --build-times\` on $(date -u -r "$times_file" '+%Y-%m-%d %H:%M UTC')"
+    fi
+    echo "- command: \`bench/run.sh${quick:+ --quick}${rounds:+ --rounds $rounds}${tiny:+ --tiny}\` (harness and functions pinned with \`taskset -c 0\`)"
+    echo
+    cat "$table"
+    if [[ -s "$excerpt" ]]; then
+        echo
+        echo "One warm 64 B invocation of \`ll-echo-release\` under \`strace -f\` (from its \`next\` request to the next one):"
+        echo
+        echo '```'
+        cat "$excerpt"
+        echo '```'
+    fi
+} >"$here/results/latest.md"
+cat "$here/results/latest.md"
