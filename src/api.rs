@@ -57,20 +57,7 @@ impl Api {
     /// A client for `endpoint`, the value of `AWS_LAMBDA_RUNTIME_API`: `host:port` on Lambda,
     /// or `http://host:port/prefix` from some emulators (the prefix is kept).
     pub fn new(endpoint: &str) -> Result<Api, RuntimeError> {
-        let config = ureq::Agent::config_builder()
-            // Statuses are answers we act on, not transport errors.
-            .http_status_as_error(false)
-            // The Runtime API is on loopback: a proxy from HTTP_PROXY would break it.
-            .proxy(None)
-            .max_redirects(0)
-            .user_agent(USER_AGENT)
-            // One loop, one connection: everything else would be an idle socket.
-            .max_idle_connections(1)
-            .max_idle_connections_per_host(1)
-            // Room for a client context or trace header far beyond what Lambda sends.
-            .max_response_header_size(128 * 1024)
-            .build();
-        let agent = ureq::Agent::with_parts(config, LoopbackConnector, ResolveOnce::default());
+        let agent = loopback_agent();
         let base = base_url(endpoint)?;
         let next_url = format!("{base}/runtime/invocation/next")
             .parse()
@@ -191,6 +178,26 @@ impl Api {
                 .send(&body[..])
         })
     }
+}
+
+/// An HTTP client for a Lambda API on loopback (the Runtime API here, the Extensions API in
+/// `extension.rs`): one kept-alive connection over [`LoopbackConnector`], no proxy, no
+/// redirects, statuses returned rather than raised, and our `User-Agent`.
+pub(crate) fn loopback_agent() -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
+        // Statuses are answers we act on, not transport errors.
+        .http_status_as_error(false)
+        // The APIs are on loopback: a proxy from HTTP_PROXY would break them.
+        .proxy(None)
+        .max_redirects(0)
+        .user_agent(USER_AGENT)
+        // One loop, one connection: everything else would be an idle socket.
+        .max_idle_connections(1)
+        .max_idle_connections_per_host(1)
+        // Room for a client context or trace header far beyond what Lambda sends.
+        .max_response_header_size(128 * 1024)
+        .build();
+    ureq::Agent::with_parts(config, LoopbackConnector, ResolveOnce::default())
 }
 
 /// `http://host:port[/prefix]/2018-06-01` from the value of `AWS_LAMBDA_RUNTIME_API`.

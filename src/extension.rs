@@ -16,8 +16,6 @@
 //! call of it is always pending) and is linked only into binaries that call
 //! [`on_shutdown`](crate::on_shutdown).
 
-use crate::api::USER_AGENT;
-
 /// The Extensions API version every path starts with.
 const VERSION: &str = "2020-01-01";
 /// Request header of `register`: the extension's name.
@@ -44,15 +42,7 @@ impl Extension {
         // base_url ends in the Runtime API's version; the Extensions API sits beside it.
         let root = runtime_base.rsplit_once('/').map_or("", |(root, _)| root);
         let base = format!("{root}/{VERSION}");
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .proxy(None)
-            .max_redirects(0)
-            .user_agent(USER_AGENT)
-            .max_idle_connections(1)
-            .max_idle_connections_per_host(1)
-            .build();
-        let agent = ureq::Agent::new_with_config(config);
+        let agent = crate::api::loopback_agent();
         let call = "POST /2020-01-01/extension/register";
         let mut answer = agent
             .post(format!("{base}/extension/register"))
