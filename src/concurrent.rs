@@ -112,8 +112,9 @@ where
                 .name(format!("lambda-slot-{slot}"))
                 .stack_size(SLOT_STACK_BYTES)
                 .spawn_scoped(scope, move || {
-                    panic::report_to(&api); // the panic hook's state is per thread
-                                            // Handler panics are caught inside serve; this catches the runtime's own.
+                    // The panic hook's state is per thread.
+                    panic::report_to(&api);
+                    // Handler panics are caught inside serve; this catches the runtime's own.
                     let failure = match catch_unwind(AssertUnwindSafe(|| {
                         serve(&api, config, handler, TraceEnv::LeaveAlone)
                     })) {
