@@ -73,7 +73,6 @@ dir_of() { # profile -> cargo's output folder name
 }
 
 cargo build -q --release -p harness
-built=()
 for target in "$x86" "$arm"; do
     for entry in "${functions[@]}"; do
         read -r name family profile package <<<"$entry"
@@ -83,7 +82,6 @@ for target in "$x86" "$arm"; do
     done
 done
 
-tiny_entries=()
 if [[ -n "$tiny" ]]; then
     # The smallest build stable can't make: std rebuilt for size with panics that abort at once.
     for package in ll-echo ll-json official-echo raw-floor; do
@@ -139,7 +137,9 @@ if [[ -n "$build_times" ]]; then
     mv "$times_file.new" "$times_file"
 fi
 build_time_of() { # package
-    [[ -f "$times_file" ]] && awk -F'\t' -v p="$1" '$1 == p { print $2 }' "$times_file" || true
+    if [[ -f "$times_file" ]]; then
+        awk -F'\t' -v p="$1" '$1 == p { print $2 }' "$times_file"
+    fi
 }
 
 # --- manifest ----------------------------------------------------------------------------
