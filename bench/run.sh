@@ -8,7 +8,8 @@
 #   --rounds N     timing rounds (default 5)
 #   --tiny         add `tiny` rows: nightly, build-std for size, immediate-abort panics
 #                  (rebuilds std, several minutes more)
-# Prints one markdown table and writes it, with the machine and the date, to results/latest.md.
+# Prints one markdown table and writes it, with the machine and the date, to results/latest.md
+# (a --quick run only to target/latest.md).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -212,5 +213,7 @@ cpu_model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
         cat "$excerpt"
         echo '```'
     fi
-} >"$here/results/latest.md"
-cat "$here/results/latest.md"
+} >"$here/target/latest.md"
+# A --quick smoke run must not replace the published results.
+[[ -n "$quick" ]] || cp "$here/target/latest.md" "$here/results/latest.md"
+cat "$here/target/latest.md"
