@@ -34,6 +34,8 @@ binary by a local invoke, and prints a table: name, arch, bytes, zip bytes, zip 
   --manifest-path P   the Cargo.toml of the crate to build (default: cargo's search from
                       the current directory, so a copy of build.sh works in any crate)
   --smoke-event JSON  the event of the smoke test (default: {"name":"smoke"})
+                      (a binary of several handlers, run_named, is invoked with the
+                      first handler its init error names as _HANDLER)
   --no-smoke          skip the smoke test
   -h, --help          this text
 
@@ -370,15 +372,27 @@ smoke_run() {
         return 0
     fi
     output_file=$(mktemp)
-    status=0
-    # shellcheck disable=SC2086 # $runner is empty or one word
-    printf '%s' "$smoke_event" | env -u AWS_LAMBDA_RUNTIME_API timeout 30 $runner "$@" \
-        >"$output_file" 2>"$output_file.err" || status=$?
+    local handler_env=() handler
+    while true; do
+        status=0
+        # shellcheck disable=SC2086 # $runner is empty or one word
+        printf '%s' "$smoke_event" | env -u AWS_LAMBDA_RUNTIME_API "${handler_env[@]}" \
+            timeout 30 $runner "$@" >"$output_file" 2>"$output_file.err" || status=$?
+        # A binary of several handlers (run_named) needs a Handler setting, and its init error
+        # names the handlers it has: smoke-test the first of them.
+        if ((status == 0 || ${#handler_env[@]} > 0)) || [[ -n ${_HANDLER:-} ]]; then
+            break
+        fi
+        grep -q '"errorType":"Runtime.HandlerNotFound"' "$output_file.err" || break
+        handler=$(grep -o 'one of: \\"[^\\"]*' "$output_file.err" | head -n 1 | sed 's/^one of: \\"//')
+        [[ -n $handler ]] || break
+        handler_env=("_HANDLER=$handler")
+    done
     if ((status == 0)); then
         # The start of the response, printable, so the table shows what the binary answered.
         local response
         response=$(LC_ALL=C tr -c '[:print:]' '?' <"$output_file" | head -c 40)
-        echo "ok${runner:+ ($runner)}: $response"
+        echo "ok${runner:+ ($runner)}${handler_env[0]:+ (${handler_env[0]})}: $response"
     else
         {
             echo "build.sh: smoke test of $label failed (exit $status); its output:"

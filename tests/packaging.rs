@@ -615,3 +615,28 @@ fn launcher_keeps_the_runtime_api_prefix_and_reports_the_answer_status() {
         launcher.stderr()
     );
 }
+
+#[test]
+fn a_binary_of_several_handlers_is_smoke_tested_through_the_first_one_it_names() {
+    // `named` serves by run_named: without a Handler setting its init fails and names the
+    // handlers it has; build.sh's smoke test then invokes the first of them.
+    let out = builds().work.join("named-out");
+    let args = [
+        "--example",
+        "named",
+        "--arch",
+        "x86_64",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let table = run_build_sh(repo, &target_dir(), &args).unwrap_or_else(|e| panic!("{e}"));
+    let row = table
+        .lines()
+        .find(|line| line.starts_with("named "))
+        .unwrap_or_else(|| panic!("no row for named:\n{table}"));
+    assert!(
+        row.ends_with(r#"ok (_HANDLER=upper): {"NAME":"SMOKE"}"#),
+        "{row}"
+    );
+}
