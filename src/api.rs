@@ -17,6 +17,8 @@ use crate::error::{Error, RuntimeError};
 use crate::logger::runtime_line;
 use crate::transport::{LoopbackConnector, ResolveOnce};
 
+/// The environment variable that holds the Runtime API's address (`host:port`).
+pub(crate) const RUNTIME_API_VAR: &str = "AWS_LAMBDA_RUNTIME_API";
 /// The API version every path starts with.
 const VERSION: &str = "2018-06-01";
 /// Sent on every call, so the Runtime API (and AWS) can tell which runtime is talking.

@@ -16,13 +16,13 @@ use std::thread;
 use serde_core::de::DeserializeOwned;
 use serde_core::Serialize;
 
-use crate::api::Api;
-use crate::context::{Config, Context};
+use crate::api::{Api, RUNTIME_API_VAR};
+use crate::context::Context;
 use crate::error::Result;
 use crate::json::{parse_event, serialize_reply};
 use crate::logger::runtime_line;
 use crate::panic;
-use crate::runtime::{serve, TraceEnv};
+use crate::runtime::{self, serve, TraceEnv};
 
 /// The variable Lambda Managed Instances set to the number of concurrent invocations an
 /// execution environment may serve.
@@ -65,7 +65,7 @@ pub fn run_concurrent<F>(handler: F) -> !
 where
     F: Fn(&[u8], Context) -> Result<Vec<u8>> + Sync,
 {
-    let Some(endpoint) = std::env::var_os("AWS_LAMBDA_RUNTIME_API") else {
+    let Some(endpoint) = std::env::var_os(RUNTIME_API_VAR) else {
         crate::run(handler) // local invoke
     };
     let slots = match max_concurrency(std::env::var_os(MAX_CONCURRENCY_VAR).as_deref()) {
@@ -97,9 +97,7 @@ fn serve_slots<F>(endpoint: &str, slots: usize, handler: &F) -> !
 where
     F: Fn(&[u8], Context) -> Result<Vec<u8>> + Sync,
 {
-    // The same start as run_init: config read once, the panic hook installed once.
-    let config: &'static Config = Box::leak(Box::new(Config::from_env()));
-    panic::install_hook();
+    let config = runtime::prepare();
     thread::scope(|scope| {
         let (failures, first_failure) = mpsc::channel();
         for slot in 1..=slots {

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::ffi::OsString;
 use std::process::exit;
 
-use crate::api::{Api, Invocation};
+use crate::api::{Api, Invocation, RUNTIME_API_VAR};
 use crate::context::{Config, Context};
 use crate::error::{Error, Result, RuntimeError};
 use crate::{concurrent, local, panic};
@@ -36,16 +36,22 @@ where
     I: FnOnce(&'static Config) -> Result<F>,
     F: FnMut(&[u8], Context) -> Result<Vec<u8>>,
 {
-    // Read once, shared by every invocation's Context for the life of the process.
-    let config: &'static Config = Box::leak(Box::new(Config::from_env()));
-    panic::install_hook();
-    let Some(endpoint) = std::env::var_os("AWS_LAMBDA_RUNTIME_API") else {
+    let config = prepare();
+    let Some(endpoint) = std::env::var_os(RUNTIME_API_VAR) else {
         local::invoke_once(config, init)
     };
     concurrent::note_single_loop();
     let Err(failure) = start(endpoint, config, init);
     crate::logger::runtime_line!(Error, "{failure}; exiting");
     exit(1)
+}
+
+/// What every entry point does first: read the function's configuration once (shared by every
+/// invocation's Context for the life of the process) and install the panic hook.
+pub(crate) fn prepare() -> &'static Config {
+    let config = Box::leak(Box::new(Config::from_env()));
+    panic::install_hook();
+    config
 }
 
 /// Connects, initialises, and serves: only a runtime failure ever comes back.

@@ -100,7 +100,7 @@ fn start() {
             "the SIGTERM thread could not start ({error}); the shutdown hooks will never run"
         );
     }
-    let Some(endpoint) = std::env::var_os("AWS_LAMBDA_RUNTIME_API") else {
+    let Some(endpoint) = std::env::var_os(crate::api::RUNTIME_API_VAR) else {
         return; // local invoke: there is no Extensions API to register with
     };
     match Extension::register(&endpoint.to_string_lossy()) {

@@ -15,7 +15,7 @@ use std::net::TcpStream;
 use std::process::exit;
 use std::rc::{Rc, Weak};
 
-use crate::api::{encode_id, Api, Invocation};
+use crate::api::{encode_id, Api, Invocation, RUNTIME_API_VAR};
 use crate::chunked::{self, ChunkedWriter};
 use crate::context::{Config, Context};
 use crate::error::{Error, Result, RuntimeError};
@@ -34,6 +34,14 @@ pub const MAX_STREAM_BYTES: u64 = 200 * 1024 * 1024;
 /// memory. Smaller buffers mean more syscalls; larger ones hold bytes back longer from a
 /// handler that never flushes.
 const BUFFER_BYTES: usize = 64 * 1024;
+
+/// The error every write gets once the stream's connection has failed.
+fn broken_stream(detail: &str) -> io::Error {
+    io::Error::new(
+        ErrorKind::BrokenPipe,
+        format!("the response stream is broken: {detail}"),
+    )
+}
 
 /// Content type of a streamed response, unless it is an HTTP response.
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
@@ -68,10 +76,8 @@ pub fn run_streaming<F>(mut handler: F) -> !
 where
     F: FnMut(&[u8], Context, &mut ResponseStream) -> Result<()>,
 {
-    // The same start as run_init: config once, the panic hook, then local or Lambda.
-    let config: &'static Config = Box::leak(Box::new(Config::from_env()));
-    panic::install_hook();
-    let Some(endpoint) = std::env::var_os("AWS_LAMBDA_RUNTIME_API") else {
+    let config = runtime::prepare();
+    let Some(endpoint) = std::env::var_os(RUNTIME_API_VAR) else {
         local::invoke_once(config, |_config| {
             Ok(move |event: &[u8], context| {
                 let mut out = ResponseStream::new(Sink::Stdout);
@@ -396,19 +402,14 @@ impl State {
                 Err(error) => error.to_string(),
             },
             Connection::Unreachable(detail) | Connection::Broken(detail) => {
-                return Err(io::Error::new(
-                    ErrorKind::BrokenPipe,
-                    format!("the response stream is broken: {detail}"),
-                ))
+                return Err(broken_stream(detail))
             }
             Connection::NotOpened => unreachable!("opened above"),
         };
         // Logged once, when the invocation ends.
-        *connection = Connection::Broken(failure.clone());
-        Err(io::Error::new(
-            ErrorKind::BrokenPipe,
-            format!("the response stream is broken: {failure}"),
-        ))
+        let error = broken_stream(&failure);
+        *connection = Connection::Broken(failure);
+        Err(error)
     }
 
     /// Sends the rest of the response, the end of the body (with trailers for `error`), and
