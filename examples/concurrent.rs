@@ -1,21 +1,22 @@
-//! A typed handler for Lambda Managed Instances: with `AWS_LAMBDA_MAX_CONCURRENCY=N`, N
-//! threads serve N invocations at once, sharing this one `Fn + Sync` handler.
+//! A handler for Lambda Managed Instances: with `AWS_LAMBDA_MAX_CONCURRENCY=N`, N threads
+//! serve N invocations at once, sharing this one `Fn + Sync` handler.
 //!
-//! The event is JSON: `{"sleepMs": 200}` waits that long first (as a call to a slow service
-//! would), `{"panic": true}` panics (the slot reports it and keeps serving), `{}` replies at
-//! once. The reply holds the request id, the trace id from the context, what
-//! `_X_AMZN_TRACE_ID` holds (nothing when the slots are concurrent: they never set it), the
-//! serving thread's name, and how many invocations the whole process has served so far.
+//! The event is JSON: `{"sleep_ms": 200}` waits that long first (as a call to a slow service
+//! would; `sleepMs` works too), `"panic"` (the JSON string, or the bare word) or
+//! `{"panic": true}` panics (under `panic = "unwind"` the slot reports it and keeps serving;
+//! under `panic = "abort"` the panic hook answers every slot's invocation before the process
+//! ends), `{}` replies at once. The reply holds the request id, the trace id from the context,
+//! what `_X_AMZN_TRACE_ID` holds (nothing when the slots are concurrent: they never set it),
+//! the serving thread's name, and how many invocations the whole process has served so far.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lambda_loop::{Context, Result};
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(serde::Deserialize, Default)]
 struct Work {
-    #[serde(default)]
+    #[serde(default, alias = "sleepMs")]
     sleep_ms: u64,
     #[serde(default)]
     panic: bool,
@@ -32,19 +33,28 @@ struct Done {
 }
 
 fn main() {
-    // State shared by every slot: an atomic here; a Mutex or a pool for richer state.
     let served = AtomicU64::new(0);
-    lambda_loop::run_concurrent_json(move |work: Work, ctx: Context| -> Result<Done> {
-        std::thread::sleep(Duration::from_millis(work.sleep_ms));
-        if work.panic {
-            panic!("the concurrent example was asked to panic");
-        }
-        Ok(Done {
-            request_id: ctx.request_id,
-            trace_id: ctx.xray_trace_id,
-            trace_env: std::env::var("_X_AMZN_TRACE_ID").ok(),
-            thread: std::thread::current().name().map(str::to_owned),
-            served: served.fetch_add(1, Ordering::Relaxed) + 1,
-        })
-    })
+    lambda_loop::run(lambda_loop::concurrent(
+        |event: &[u8], ctx: Context| -> Result<Vec<u8>> {
+            let work: Work = match event.trim_ascii() {
+                b"panic" | b"\"panic\"" => Work {
+                    panic: true,
+                    ..Work::default()
+                },
+                json => serde_json::from_slice(json)?,
+            };
+            std::thread::sleep(Duration::from_millis(work.sleep_ms));
+            if work.panic {
+                panic!("the concurrent example was asked to panic");
+            }
+            let done = Done {
+                request_id: ctx.request_id,
+                trace_id: ctx.xray_trace_id,
+                trace_env: std::env::var("_X_AMZN_TRACE_ID").ok(),
+                thread: std::thread::current().name().map(str::to_owned),
+                served: served.fetch_add(1, Ordering::Relaxed) + 1,
+            };
+            Ok(serde_json::to_vec(&done)?)
+        },
+    ))
 }

@@ -10,7 +10,8 @@
 //!
 //! With `FAIL_INIT=1` in the environment, initialisation fails (posted to `/runtime/init/error`).
 
-use lambda_loop::{Context, Error, Result, MAX_RESPONSE_BYTES};
+use lambda_loop::runtime::protocol::MAX_RESPONSE_BYTES;
+use lambda_loop::{Context, Error, Result};
 
 fn handle(event: &[u8], ctx: Context) -> Result<Vec<u8>> {
     match event {
@@ -29,7 +30,10 @@ fn handle(event: &[u8], ctx: Context) -> Result<Vec<u8>> {
 fn describe(ctx: &Context) -> String {
     serde_json::json!({
         "requestId": ctx.request_id,
-        "deadlineMs": ctx.deadline_ms,
+        "deadlineMs": ctx
+            .deadline
+            .and_then(|deadline| deadline.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |since| since.as_millis() as u64),
         "remainingMs": ctx.remaining_time().as_millis() as u64,
         "invokedFunctionArn": ctx.invoked_function_arn,
         "xrayTraceId": ctx.xray_trace_id,

@@ -15,9 +15,9 @@ struct Reply {
 }
 
 fn main() {
-    lambda_loop::run_json(|greeting: Greeting, _ctx| {
+    lambda_loop::run(lambda_loop::json(|greeting: Greeting, _ctx| {
         Ok(Reply {
             message: format!("Hello, {}!", greeting.name),
         })
-    })
+    }))
 }

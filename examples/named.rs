@@ -33,10 +33,12 @@ fn greet(greeting: Greeting, _ctx: Context) -> Result<Reply> {
 }
 
 fn main() {
-    lambda_loop::run_named(&[
+    lambda_loop::run_init(lambda_loop::named(&[
         ("upper", upper),
         ("reverse", reverse),
         // A typed JSON handler: a closure that captures nothing is a plain function too.
-        ("greet", |event, ctx| lambda_loop::json(greet)(event, ctx)),
-    ])
+        ("greet", |event, ctx| {
+            lambda_loop::json(greet).handle(event, ctx)
+        }),
+    ]))
 }

@@ -13,7 +13,7 @@ fn main() {
     let served = Arc::new(AtomicU64::new(0));
     let counted = Arc::clone(&served);
     // First thing in main: before `run`, and before any other thread starts.
-    lambda_loop::on_shutdown(move || {
+    lambda_loop::runtime::on_shutdown(move || {
         let report = format!(
             "shutting down after {} invocations\n",
             counted.load(Ordering::Relaxed)
@@ -27,7 +27,7 @@ fn main() {
             None => eprint!("{report}"),
         }
     });
-    lambda_loop::run(move |event, _ctx| {
+    lambda_loop::run(move |event: &[u8], _ctx: lambda_loop::Context| {
         served.fetch_add(1, Ordering::Relaxed);
         Ok(event.to_vec())
     })

@@ -9,7 +9,7 @@ fn main() {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |since| since.as_secs());
     let mut invocations: u64 = 0;
-    lambda_loop::run(move |_event, ctx| {
+    lambda_loop::run(move |_event: &[u8], ctx: lambda_loop::Context| {
         invocations += 1;
         let reply = serde_json::json!({
             "invocation": invocations,

@@ -64,5 +64,5 @@ fn handle(event: &[u8], _ctx: Context, out: &mut ResponseStream) -> Result<()> {
 }
 
 fn main() {
-    lambda_loop::run_streaming(handle)
+    lambda_loop::run(lambda_loop::streaming(handle))
 }

@@ -1,98 +1,136 @@
-//! The only HTTP code: the four calls of the Lambda Runtime API, over one ureq agent that keeps
-//! one connection alive.
+//! The Runtime API's calls, one method each, over one ureq agent that keeps one connection
+//! alive; and the rules around them, each stated once here: how an answer is judged, when a
+//! call is tried again, and that an answer is read to its end.
 //!
 //! | call | path (under `http://$AWS_LAMBDA_RUNTIME_API/2018-06-01`) |
 //! |---|---|
-//! | [`Api::next`] | `GET /runtime/invocation/next` |
-//! | [`Api::respond`] | `POST /runtime/invocation/{id}/response` |
-//! | [`Api::fail`] | `POST /runtime/invocation/{id}/error` |
-//! | [`Api::init_fail`] | `POST /runtime/init/error` |
+//! | [`Client::next`] | `GET /runtime/invocation/next` |
+//! | [`Client::respond`] | `POST /runtime/invocation/{id}/response` |
+//! | [`Client::fail`] | `POST /runtime/invocation/{id}/error` |
+//! | [`Client::init_fail`] | `POST /runtime/init/error` |
+//! | [`Client::open_stream`] | `POST /runtime/invocation/{id}/response`, streamed (`chunked.rs`) |
 
-use std::io::{ErrorKind, Read};
+use std::io::{self, ErrorKind, Read};
+use std::net::TcpStream;
+use std::sync::Arc;
 use std::thread::sleep;
-use std::time::Duration;
 
-use crate::context::{Config, Context};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use ureq::http::{Response, Uri};
+
+use crate::chunked::{self, ChunkedWriter};
+use crate::context::{Config, Context, Invocation};
 use crate::error::{Error, RuntimeError};
-use crate::logger::runtime_line;
+use crate::inflight::Abandon;
+use crate::protocol::{
+    content_type, env, error_type, header, path, MAX_ANSWER_BYTES, MAX_EVENT_BYTES,
+    MAX_HEADER_BYTES, MAX_RESPONSE_BYTES, RETRY_PAUSES, USER_AGENT, VERSION,
+};
+use crate::runtime_line::runtime_line;
 use crate::transport::{LoopbackConnector, ResolveOnce};
 
-/// The environment variable that holds the Runtime API's address (`host:port`).
-pub(crate) const RUNTIME_API_VAR: &str = "AWS_LAMBDA_RUNTIME_API";
-/// The API version every path starts with.
-const VERSION: &str = "2018-06-01";
-/// Sent on every call, so the Runtime API (and AWS) can tell which runtime is talking.
-pub(crate) const USER_AGENT: &str = concat!("lambda-loop/", env!("CARGO_PKG_VERSION"));
-/// Header that carries `errorType` on error posts.
-const ERROR_TYPE_HEADER: &str = "Lambda-Runtime-Function-Error-Type";
-/// Content type of error bodies, per the Runtime API's OpenAPI file.
-const ERROR_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error+json";
-/// Largest event body read into memory. Lambda's own limit is 6 MB; the margin is for
-/// emulators, the bound is so that a broken API cannot make us allocate without limit.
-const MAX_EVENT_BYTES: u64 = 64 * 1024 * 1024;
-/// Pauses between tries when the Runtime API cannot be reached: a restarting emulator gets a
-/// moment, a dead environment costs well under a second before the process exits.
-pub(crate) const RETRY_PAUSES: [Duration; 3] = [
-    Duration::from_millis(20),
-    Duration::from_millis(60),
-    Duration::from_millis(180),
-];
-
-/// A client of one Runtime API endpoint. Cheap to clone (the agent is shared).
+/// A client of one Runtime API endpoint: the building blocks of a loop. Cheap to clone (the
+/// agent and the endpoint are shared); a clone shares the kept-alive connection, while
+/// [`Client::new`] makes one with a connection of its own.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use lambda_loop::runtime::Client;
+///
+/// // A loop of your own: the same three steps as the crate's, one call each.
+/// let client = Client::new("127.0.0.1:9001")?;
+/// let config = Arc::new(lambda_loop::Config::default());
+/// loop {
+///     let delivery = client.next(&config)?;
+///     match delivery.event {
+///         Ok(event) => client.respond(&delivery.invocation, &event)?,
+///         Err(error) => client.fail(&delivery.invocation, &error)?,
+///     }
+/// }
+/// # Ok::<(), lambda_loop::runtime::RuntimeError>(())
+/// ```
 #[derive(Clone)]
-pub(crate) struct Api {
+pub struct Client {
     agent: ureq::Agent,
-    /// `http://host:port[/prefix]/2018-06-01`, without a trailing slash.
-    base: String,
-    /// The `next` URL, parsed once: every invocation asks for it.
-    next_url: ureq::http::Uri,
+    endpoint: Arc<Endpoint>,
 }
 
-/// One event from `next`: its context and its body (or why the body could not be read, which
-/// is then reported as this invocation's error).
-pub(crate) struct Invocation {
+/// Where the Runtime API is, parsed once.
+struct Endpoint {
+    /// `http://host:port[/prefix]/2018-06-01`: every call's URL starts with it.
+    base: Uri,
+    /// The `next` URL: every invocation asks for it.
+    next: Uri,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.endpoint.base)
+            .finish()
+    }
+}
+
+/// What one `next` answer delivered: whom to answer, the handler's context, and the event
+/// body (or why it could not be read, which is then this invocation's error).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// Whom the answer goes to.
+    pub invocation: Invocation,
+    /// What the handler gets to know.
     pub context: Context,
+    /// The event, or a `Runtime.InvalidEvent` error to post instead of calling the handler.
     pub event: Result<Vec<u8>, Error>,
 }
 
-impl Api {
+impl Client {
     /// A client for `endpoint`, the value of `AWS_LAMBDA_RUNTIME_API`: `host:port` on Lambda,
     /// or `http://host:port/prefix` from some emulators (the prefix is kept).
-    pub fn new(endpoint: &str) -> Result<Api, RuntimeError> {
-        let agent = loopback_agent();
+    pub fn new(endpoint: &str) -> Result<Client, RuntimeError> {
         let base = base_url(endpoint)?;
-        let next_url = format!("{base}/runtime/invocation/next")
-            .parse()
-            .map_err(|_| RuntimeError::BadEndpoint {
-                value: endpoint.to_owned(),
-                reason: "it does not make a valid URL",
-            })?;
-        Ok(Api {
-            agent,
-            base,
-            next_url,
+        let next = join(&base, path::NEXT).map_err(|()| RuntimeError::BadEndpoint {
+            value: endpoint.to_owned(),
+            reason: "it does not make a valid URL",
+        })?;
+        Ok(Client {
+            agent: loopback_agent(),
+            endpoint: Arc::new(Endpoint { base, next }),
         })
     }
 
+    /// A client of the same endpoint with a connection of its own (for another loop thread).
+    pub fn with_own_connection(&self) -> Client {
+        Client {
+            agent: loopback_agent(),
+            endpoint: Arc::clone(&self.endpoint),
+        }
+    }
+
     /// `GET /runtime/invocation/next`: blocks (with no timeout) until Lambda has an event.
-    pub fn next(&self, config: &'static Config) -> Result<Invocation, RuntimeError> {
+    pub fn next(&self, config: &Arc<Config>) -> Result<Delivery, RuntimeError> {
         let call = "GET /runtime/invocation/next";
-        let mut response =
-            with_retries(|| self.agent.get(self.next_url.clone()).call()).map_err(|failure| {
-                match failure {
-                    // An answer came but was not valid HTTP: its event can't be answered (there
-                    // is no request id to answer to) and asking again would skip it silently.
-                    ureq::Error::Io(_) | ureq::Error::ConnectionFailed => {
-                        RuntimeError::Unreachable {
-                            call: call.into(),
-                            detail: failure.to_string(),
-                        }
-                    }
-                    _ => RuntimeError::Protocol {
-                        detail: format!("{call}: {failure}"),
-                    },
+        let unanswered = |failure: &ureq::Error| {
+            matches!(failure, ureq::Error::Io(_) | ureq::Error::ConnectionFailed)
+        };
+        let answer = retry(
+            || self.agent.get(self.endpoint.next.clone()).call(),
+            unanswered,
+        );
+        let mut response = answer.map_err(|failure| {
+            if unanswered(&failure) {
+                RuntimeError::Unreachable {
+                    call: call.into(),
+                    detail: failure.to_string(),
                 }
-            })?;
+            } else {
+                // An answer came but was not valid HTTP: its event can't be answered (there
+                // is no request id to answer to) and asking again would skip it silently.
+                RuntimeError::Protocol {
+                    detail: format!("{call}: {failure}"),
+                }
+            }
+        })?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(RuntimeError::Status {
@@ -118,68 +156,192 @@ impl Api {
             .map(|_| event)
             .map_err(|error| {
                 Error::new(
-                    "Runtime.InvalidEvent",
+                    error_type::INVALID_EVENT,
                     format!("the event body could not be read: {error}"),
                 )
             });
-        Ok(Invocation { context, event })
+        Ok(Delivery {
+            invocation: Invocation::of(&context),
+            context,
+            event,
+        })
     }
 
-    /// `POST /runtime/invocation/{id}/response` with the handler's response as the body.
-    pub fn respond(&self, request_id: &str, response: &[u8]) -> Result<(), RuntimeError> {
-        let path = format!("/runtime/invocation/{}/response", encode_id(request_id));
-        let url = format!("{}{path}", self.base);
-        let answer = with_retries_before_sending(|| self.agent.post(&url).send(response));
-        check_post(&path, answer)
+    /// `POST /runtime/invocation/{id}/response` with the handler's response as the body. A
+    /// response larger than [`MAX_RESPONSE_BYTES`] is not posted: the invocation gets a
+    /// `Runtime.ResponseTooLarge` error instead (a too-large post would get 413, and the error
+    /// after it 403, leaving the caller with nothing).
+    pub fn respond(&self, invocation: &Invocation, response: &[u8]) -> Result<(), RuntimeError> {
+        if response.len() > MAX_RESPONSE_BYTES {
+            return self.fail(invocation, &too_large(response.len()));
+        }
+        let path = invocation_path(invocation, path::RESPONSE);
+        let url = format!("{}{path}", self.endpoint.base);
+        let answer = retry(
+            || with_invocation_id(self.agent.post(&url), invocation).send(response),
+            refused,
+        );
+        judge_post(&path, answer)
     }
 
     /// `POST /runtime/invocation/{id}/error` with the error JSON.
-    pub fn fail(&self, request_id: &str, error: &Error) -> Result<(), RuntimeError> {
-        let path = format!("/runtime/invocation/{}/error", encode_id(request_id));
-        self.post_error(&path, error)
-    }
-
-    /// `host:port` and the path every call starts with (`[/prefix]/2018-06-01`), for the
-    /// streamed response post, which is written by hand rather than through ureq.
-    pub fn authority_and_base_path(&self) -> (&str, &str) {
-        let rest = self.base.strip_prefix("http://").unwrap_or(&self.base);
-        rest.split_at(rest.find('/').unwrap_or(rest.len()))
+    pub fn fail(&self, invocation: &Invocation, error: &Error) -> Result<(), RuntimeError> {
+        let path = invocation_path(invocation, path::ERROR);
+        judge_post(&path, self.post_error(&path, Some(invocation), error))
     }
 
     /// `POST /runtime/init/error`: initialisation failed, before the first `next`. Unlike
     /// the invocation posts, any failure here is returned: the process is about to exit and
     /// its last line should say whether Lambda got the report.
     pub fn init_fail(&self, error: &Error) -> Result<(), String> {
-        let path = "/runtime/init/error";
-        match self.send_error(path, error) {
-            Ok(response) if response.status().is_success() => Ok(()),
-            Ok(response) => Err(format!(
-                "POST {path} answered {}",
-                response.status().as_u16()
-            )),
-            Err(failure) => Err(format!("POST {path} failed ({failure})")),
+        let call = format!("POST {}", path::INIT_ERROR);
+        match self.post_error(path::INIT_ERROR, None, error) {
+            Ok(mut response) if response.status().is_success() => {
+                drain(&mut response);
+                Ok(())
+            }
+            Ok(response) => Err(format!("{call} answered {}", response.status().as_u16())),
+            Err(failure) => Err(format!("{call} failed ({failure})")),
         }
     }
 
-    fn post_error(&self, path: &str, error: &Error) -> Result<(), RuntimeError> {
-        check_post(path, self.send_error(path, error))
-    }
-
-    fn send_error(
+    /// Opens a streamed `POST /runtime/invocation/{id}/response` on a connection of its own:
+    /// the head goes out with the first chunk. Fails only when the Runtime API cannot be
+    /// reached, so nothing was sent and the invocation can still get an error post.
+    pub(crate) fn open_stream(
         &self,
-        path: &str,
-        error: &Error,
-    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-        let url = format!("{}{path}", self.base);
-        let body = error.to_json();
-        with_retries_before_sending(|| {
-            self.agent
-                .post(&url)
-                .header(ERROR_TYPE_HEADER, header_safe(error.error_type()))
-                .header("Content-Type", ERROR_CONTENT_TYPE)
-                .send(&body[..])
+        invocation: &Invocation,
+        body_type: &str,
+    ) -> Result<StreamPost, String> {
+        let authority = self.endpoint.base.authority().map_or("", |a| a.as_str());
+        let base_path = self.endpoint.base.path();
+        let path = format!("{base_path}{}", invocation_path(invocation, path::RESPONSE));
+        let socket = retry(
+            || TcpStream::connect(authority),
+            |e| e.kind() == ErrorKind::ConnectionRefused,
+        )
+        .and_then(|socket| {
+            // Chunks are whole writes already: Nagle's delay would only hold back the
+            // small last one until the previous chunk is acknowledged.
+            socket.set_nodelay(true)?;
+            Ok(socket)
+        })
+        .map_err(|error| error.to_string())?;
+        let mut headers = vec![
+            ("Content-Type", body_type),
+            (header::RESPONSE_MODE, "streaming"),
+        ];
+        if let Some(id) = invocation.invocation_id() {
+            headers.push((header::INVOCATION_ID, id));
+        }
+        let head = chunked::request_head(authority, &path, &headers);
+        Ok(StreamPost {
+            call: format!("POST {path}"),
+            body: ChunkedWriter::new(socket, head),
         })
     }
+
+    fn post_error(
+        &self,
+        path: &str,
+        invocation: Option<&Invocation>,
+        error: &Error,
+    ) -> Result<Response<ureq::Body>, ureq::Error> {
+        let url = format!("{}{path}", self.endpoint.base);
+        let body = error.to_json();
+        let error_type = error.error_type_header();
+        let send = || {
+            let request = self
+                .agent
+                .post(&url)
+                .header(header::ERROR_TYPE, &error_type)
+                .header("Content-Type", content_type::ERROR);
+            match invocation {
+                Some(invocation) => with_invocation_id(request, invocation),
+                None => request,
+            }
+            .send(&body[..])
+        };
+        retry(send, refused)
+    }
+}
+
+/// The panic hook answers this slot's invocation through its client.
+impl Abandon for Client {
+    fn abandon(&self, invocation: &Invocation, error: &Error) -> bool {
+        if let Err(failure) = self.fail(invocation, error) {
+            runtime_line!(Error, "the panic could not be reported: {failure}");
+        }
+        true
+    }
+}
+
+/// A streamed response post in progress: chunks, then the end (with trailers on failure).
+pub(crate) struct StreamPost {
+    call: String,
+    body: ChunkedWriter<TcpStream>,
+}
+
+impl StreamPost {
+    /// `POST <path>`, for messages.
+    pub fn call(&self) -> &str {
+        &self.call
+    }
+
+    /// Sends `data` as one chunk.
+    pub fn chunk(&mut self, data: &[u8]) -> io::Result<()> {
+        self.body.chunk(data)
+    }
+
+    /// Sends `last` and the end of the body (trailers for `error`), reads the answer, and
+    /// judges it as every post's answer is judged. `Err(detail)` when the post broke part way:
+    /// the invocation can then not be answered again.
+    pub fn end(
+        mut self,
+        last: &[u8],
+        error: Option<&Error>,
+    ) -> Result<Result<(), RuntimeError>, String> {
+        self.body
+            .end(last, error)
+            .and_then(|()| chunked::read_answer(self.body.sink()))
+            .map(|status| judge(&self.call, status))
+            .map_err(|failure| format!("{} failed part way ({failure})", self.call))
+    }
+}
+
+/// The request id as one safe path segment: ASCII letters, digits, `-` and `_` pass (every
+/// real id is a UUID); every other byte is percent-encoded, so an id such as `../../x` or
+/// `a?b#c` can never change which path is posted to.
+const ID_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_');
+
+/// `/runtime/invocation/{encoded id}{suffix}`.
+fn invocation_path(invocation: &Invocation, suffix: &str) -> String {
+    let id = utf8_percent_encode(invocation.request_id(), ID_SEGMENT);
+    format!("{}{id}{suffix}", path::INVOCATION)
+}
+
+/// The request id as it appears in the path (for the fuzz target).
+#[cfg(fuzzing)]
+pub(crate) fn encode_id(request_id: &str) -> String {
+    utf8_percent_encode(request_id, ID_SEGMENT).to_string()
+}
+
+/// Echoes the delivery's invocation id on an answer, when `next` sent one.
+fn with_invocation_id<B>(
+    request: ureq::RequestBuilder<B>,
+    invocation: &Invocation,
+) -> ureq::RequestBuilder<B> {
+    match invocation.invocation_id() {
+        Some(id) => request.header(header::INVOCATION_ID, id),
+        None => request,
+    }
+}
+
+fn too_large(bytes: usize) -> Error {
+    Error::new(
+        error_type::RESPONSE_TOO_LARGE,
+        format!("the response is {bytes} bytes, more than the {MAX_RESPONSE_BYTES} bytes Lambda accepts for a buffered response"),
+    )
 }
 
 /// An HTTP client for a Lambda API on loopback (the Runtime API here, the Extensions API in
@@ -196,14 +358,19 @@ pub(crate) fn loopback_agent() -> ureq::Agent {
         // One loop, one connection: everything else would be an idle socket.
         .max_idle_connections(1)
         .max_idle_connections_per_host(1)
-        // Room for a client context or trace header far beyond what Lambda sends.
-        .max_response_header_size(128 * 1024)
+        .max_response_header_size(MAX_HEADER_BYTES)
         .build();
     ureq::Agent::with_parts(config, LoopbackConnector, ResolveOnce::default())
 }
 
 /// `http://host:port[/prefix]/2018-06-01` from the value of `AWS_LAMBDA_RUNTIME_API`.
-pub(crate) fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
+pub(crate) fn base_url(endpoint: &str) -> Result<Uri, RuntimeError> {
+    base_url_of(endpoint, VERSION)
+}
+
+/// `http://host:port[/prefix]/{version}`: the root of one of the Lambda APIs (the Extensions
+/// API sits beside the Runtime API, under another version).
+pub(crate) fn base_url_of(endpoint: &str, version: &str) -> Result<Uri, RuntimeError> {
     let bad = |reason| RuntimeError::BadEndpoint {
         value: endpoint.to_owned(),
         reason,
@@ -231,133 +398,114 @@ pub(crate) fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
         return Err(bad("a query or fragment cannot prefix the API paths"));
     }
     let base = format!(
-        "http://{authority}{}/{VERSION}",
+        "http://{authority}{}/{version}",
         prefix.trim_end_matches('/')
     );
     // The checks above give clear reasons; the URL parser has the last word, because some
     // values pass them yet make no URL (`a:b:9001` has a host and a port, but two colons), and
     // it must read the authority we meant, with a host and a port.
-    match base.parse::<ureq::http::Uri>() {
+    match base.parse::<Uri>() {
         Ok(url)
             if url.authority().is_some_and(|a| a.as_str() == authority)
                 && url.host().is_some_and(|host| !host.is_empty())
                 && url.port_u16().is_some() =>
         {
-            Ok(base)
+            Ok(url)
         }
         _ => Err(bad("it does not make a valid URL")),
     }
 }
 
-/// The request id as one safe path segment: ASCII letters, digits, `-` and `_` pass (every
-/// real id is a UUID); every other byte is percent-encoded, so an id such as `../../x` or
-/// `a?b#c` can never change which path is posted to.
-pub(crate) fn encode_id(request_id: &str) -> String {
-    let mut encoded = String::with_capacity(request_id.len());
-    for byte in request_id.bytes() {
-        if byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_' {
-            encoded.push(byte as char);
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
+/// `base` + `path`, parsed.
+fn join(base: &Uri, path: &str) -> Result<Uri, ()> {
+    format!("{base}{path}").parse().map_err(|_| ())
 }
 
-/// A header value can't hold control characters (a line break would end the header): those,
-/// and non-ASCII characters, become `_`. The JSON body keeps the exact `errorType`.
-pub(crate) fn header_safe(error_type: &str) -> String {
-    error_type
-        .chars()
-        .map(|c| {
-            if c == ' ' || c.is_ascii_graphic() {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Runs `send` until it reaches the API, pausing between tries. Only for `next`, and only
-/// while nothing was answered (connection refused, reset or closed): asking again for the
-/// next event is then safe. Any other failure is returned at once.
-fn with_retries<T>(mut send: impl FnMut() -> Result<T, ureq::Error>) -> Result<T, ureq::Error> {
+/// Runs `call` until it succeeds or fails in a way `again` does not accept, pausing
+/// [`RETRY_PAUSES`] between tries. The one retry rule of the crate: a call is tried again only
+/// when its failure proves the API never got it (for `next`: no answer at all, so asking again
+/// loses nothing; for a post: the connection was refused, so nothing was sent). Any later
+/// failure may have delivered a post, and posting twice would answer one invocation twice.
+fn retry<T, E>(mut call: impl FnMut() -> Result<T, E>, again: impl Fn(&E) -> bool) -> Result<T, E> {
     let mut pauses = RETRY_PAUSES.iter();
     loop {
-        let answer = send();
-        let unanswered = matches!(
-            answer,
-            Err(ureq::Error::Io(_) | ureq::Error::ConnectionFailed)
-        );
-        match pauses.next() {
-            Some(pause) if unanswered => sleep(*pause),
-            _ => return answer,
-        }
-    }
-}
-
-/// Runs a post, trying again only when the connection was refused: then nothing was sent, so
-/// the API cannot have seen this answer. Any later failure may have delivered it, and posting
-/// twice would answer one invocation twice.
-fn with_retries_before_sending(
-    mut send: impl FnMut() -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-    let mut pauses = RETRY_PAUSES.iter();
-    loop {
-        match send() {
-            Err(ureq::Error::Io(error)) if error.kind() == ErrorKind::ConnectionRefused => {
-                match pauses.next() {
-                    Some(pause) => sleep(*pause),
-                    None => return Err(ureq::Error::Io(error)),
-                }
-            }
+        match call() {
+            Err(failure) if again(&failure) => match pauses.next() {
+                Some(pause) => sleep(*pause),
+                None => return Err(failure),
+            },
             answer => return answer,
         }
     }
 }
 
-/// What a post's answer means for the loop: 2xx is done; 5xx means the environment is broken
-/// and the runtime must exit; anything else (410 after a timeout, 413, 400, 403) or a lost
-/// connection is this invocation's problem only: one stderr line, then on to the next event.
-fn check_post(
+/// A post's failure that proves nothing was sent.
+fn refused(failure: &ureq::Error) -> bool {
+    matches!(failure, ureq::Error::Io(error) if error.kind() == ErrorKind::ConnectionRefused)
+}
+
+/// Reads a (small) answer to its end, so that the connection can carry the next call.
+pub(crate) fn drain(answer: &mut Response<ureq::Body>) {
+    let mut body = answer
+        .body_mut()
+        .with_config()
+        .limit(MAX_ANSWER_BYTES)
+        .reader();
+    let _ = io::copy(&mut body, &mut io::sink());
+}
+
+/// What a buffered post's answer means: a lost connection costs one line (the post may have
+/// arrived: posting again could answer twice); otherwise the status is [`judge`]d.
+fn judge_post(
     path: &str,
-    answer: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    answer: Result<Response<ureq::Body>, ureq::Error>,
 ) -> Result<(), RuntimeError> {
-    let mut response = match answer {
-        Ok(response) => response,
+    match answer {
+        Ok(mut response) => {
+            drain(&mut response);
+            judge(&format!("POST {path}"), response.status().as_u16())
+        }
         Err(error) => {
             runtime_line!(
                 Error,
                 "POST {path} failed ({error}); going on to the next event"
             );
-            return Ok(());
+            Ok(())
         }
-    };
-    // Read the (small) answer to the end so the connection can be used again.
-    let mut answer = response.body_mut().with_config().limit(64 * 1024).reader();
-    let _ = std::io::copy(&mut answer, &mut std::io::sink());
-    match response.status().as_u16() {
+    }
+}
+
+/// What the status of a post's answer means for the loop, buffered or streamed: 2xx is done;
+/// 5xx means the environment is broken and the runtime must exit; anything else (410 after a
+/// timeout, 413, 400, 403) is this invocation's problem only: one stderr line, then on to the
+/// next event.
+fn judge(call: &str, status: u16) -> Result<(), RuntimeError> {
+    match status {
         200..=299 => Ok(()),
-        status @ 500.. => Err(RuntimeError::Status {
-            call: format!("POST {path}"),
+        500.. => Err(RuntimeError::Status {
+            call: call.to_owned(),
             status,
         }),
         410 => {
             runtime_line!(
                 Warn,
-                "POST {path} answered 410: the invocation had already timed out; going on"
+                "{call} answered 410: the invocation had already timed out; going on"
             );
             Ok(())
         }
-        status => {
+        _ => {
             runtime_line!(
                 Error,
-                "POST {path} answered {status}; the answer was not accepted; going on"
+                "{call} answered {status}; the answer was not accepted; going on"
             );
             Ok(())
         }
     }
+}
+
+/// The variable that names the Runtime API, read once by the entry points.
+pub(crate) fn endpoint_from_env() -> Option<String> {
+    std::env::var_os(env::RUNTIME_API).map(|value| value.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]
@@ -366,7 +514,7 @@ mod tests {
 
     #[test]
     fn endpoints_of_every_shape() {
-        let ok = |value: &str| base_url(value).unwrap();
+        let ok = |value: &str| base_url(value).unwrap().to_string();
         assert_eq!(ok("127.0.0.1:9001"), "http://127.0.0.1:9001/2018-06-01");
         assert_eq!(ok("localhost:9001"), "http://localhost:9001/2018-06-01");
         assert_eq!(
@@ -403,41 +551,72 @@ mod tests {
     }
 
     #[test]
-    fn the_authority_and_base_path_come_from_the_endpoint() {
-        let api = Api::new("http://127.0.0.1:9000/.rt/").unwrap();
-        assert_eq!(
-            api.authority_and_base_path(),
-            ("127.0.0.1:9000", "/.rt/2018-06-01")
-        );
-        let api = Api::new("[::1]:9001").unwrap();
-        assert_eq!(api.authority_and_base_path(), ("[::1]:9001", "/2018-06-01"));
+    fn the_authority_and_base_path_come_from_the_held_url() {
+        let base = base_url("http://127.0.0.1:9000/.rt/").unwrap();
+        assert_eq!(base.authority().unwrap().as_str(), "127.0.0.1:9000");
+        assert_eq!(base.path(), "/.rt/2018-06-01");
+        let base = base_url("[::1]:9001").unwrap();
+        assert_eq!(base.authority().unwrap().as_str(), "[::1]:9001");
+        assert_eq!(base.path(), "/2018-06-01");
+    }
+
+    fn invocation(id: &str) -> Invocation {
+        Invocation::of(&Context::new(id, Arc::default()))
     }
 
     #[test]
     fn request_ids_can_never_change_the_path() {
+        let path = |id: &str| invocation_path(&invocation(id), "/response");
         assert_eq!(
-            encode_id("8476a536-e9f4-11e8-9739-2dfe598c3fcd"),
-            "8476a536-e9f4-11e8-9739-2dfe598c3fcd"
+            path("8476a536-e9f4-11e8-9739-2dfe598c3fcd"),
+            "/runtime/invocation/8476a536-e9f4-11e8-9739-2dfe598c3fcd/response"
         );
         assert_eq!(
-            encode_id("../../init/error"),
-            "%2E%2E%2F%2E%2E%2Finit%2Ferror"
+            path("../../init/error"),
+            "/runtime/invocation/%2E%2E%2F%2E%2E%2Finit%2Ferror/response"
         );
-        assert_eq!(encode_id("a?b#c d"), "a%3Fb%23c%20d");
-        assert_eq!(encode_id("é"), "%C3%A9");
+        assert_eq!(
+            path("a?b#c d"),
+            "/runtime/invocation/a%3Fb%23c%20d/response"
+        );
+        assert_eq!(path("é"), "/runtime/invocation/%C3%A9/response");
         let odd = "x/../..?#%\u{0}\r\n é";
-        assert!(encode_id(odd)
+        let segment = utf8_percent_encode(odd, ID_SEGMENT).to_string();
+        assert!(segment
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_%".contains(&b)));
     }
 
     #[test]
-    fn error_types_become_safe_header_values() {
-        assert_eq!(
-            header_safe("core::num::error::ParseIntError"),
-            "core::num::error::ParseIntError"
+    fn statuses_are_judged_once_for_every_post() {
+        assert!(judge("POST /x", 202).is_ok());
+        assert!(judge("POST /x", 410).is_ok());
+        assert!(judge("POST /x", 413).is_ok());
+        assert!(matches!(
+            judge("POST /x", 500),
+            Err(RuntimeError::Status { status: 500, .. })
+        ));
+    }
+
+    #[test]
+    fn retries_only_what_the_rule_accepts_and_only_three_times() {
+        let mut calls = 0;
+        let outcome: Result<(), &str> = retry(
+            || {
+                calls += 1;
+                Err("refused")
+            },
+            |failure| *failure == "refused",
         );
-        assert_eq!(header_safe("Bad\r\nInjected: yes"), "Bad__Injected: yes");
-        assert_eq!(header_safe("Fehlertyp-ü"), "Fehlertyp-_");
+        assert_eq!((outcome, calls), (Err("refused"), 4));
+        let mut calls = 0;
+        let outcome: Result<(), &str> = retry(
+            || {
+                calls += 1;
+                Err("answered")
+            },
+            |failure| *failure == "refused",
+        );
+        assert_eq!((outcome, calls), (Err("answered"), 1));
     }
 }

@@ -1,7 +1,7 @@
-//! The one hand-written HTTP request: a streamed `POST /runtime/invocation/{id}/response`
-//! with `Transfer-Encoding: chunked` and, when the handler failed after its first bytes, HTTP
-//! trailers. ureq, the client of every other call, cannot send request trailers; the wire
-//! format is small enough to write directly:
+//! The wire format of the one hand-written HTTP request: a streamed
+//! `POST /runtime/invocation/{id}/response` with `Transfer-Encoding: chunked` and, when the
+//! handler failed after its first bytes, HTTP trailers. ureq, the client of every other call,
+//! cannot send request trailers; the format is small enough to write directly:
 //!
 //! ```text
 //! POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1      the head, sent with the first chunk
@@ -22,40 +22,37 @@
 //! ```
 //!
 //! (Every line ends with CRLF, and so does every chunk's data.) Each piece goes out in one
-//! vectored write, so a chunk costs one syscall, however it is framed.
+//! vectored write, so a chunk costs one syscall, however it is framed. Which headers the head
+//! carries, and what the answer means, is `api.rs`'s business.
 
-use std::io::{self, BufRead, BufReader, ErrorKind, IoSlice, Read, Write};
-use std::net::TcpStream;
-use std::thread::sleep;
+use std::io::{self, ErrorKind, IoSlice, Read, Write};
 
-use crate::api::{header_safe, RETRY_PAUSES, USER_AGENT};
+use base64::Engine;
+
 use crate::error::Error;
+use crate::protocol::{header, MAX_ANSWER_BYTES, USER_AGENT};
+use crate::transport::write_all_vectored;
 
-/// Trailer that carries the failed handler's `errorType`.
-const ERROR_TYPE_TRAILER: &str = "Lambda-Runtime-Function-Error-Type";
-/// Trailer that carries the failed handler's error JSON, base64-encoded.
-const ERROR_BODY_TRAILER: &str = "Lambda-Runtime-Function-Error-Body";
-/// The Runtime API's answer to a post is a short JSON status: anything longer is not read.
-const MAX_ANSWER_BYTES: u64 = 64 * 1024;
-
-/// The head of a streamed response post to `path` on `authority` (`host:port`).
+/// The head of a streamed post to `path` on `authority` (`host:port`), with `headers`.
 ///
 /// `Connection: close`: each streamed response has its own connection (the loop's kept-alive
 /// connection belongs to ureq), and the Runtime API closes it after its answer, so no idle
 /// socket is left behind.
-pub(crate) fn request_head(authority: &str, path: &str, content_type: &str) -> Vec<u8> {
-    format!(
-        "POST {path} HTTP/1.1\r\n\
-         Host: {authority}\r\n\
-         User-Agent: {USER_AGENT}\r\n\
-         Content-Type: {content_type}\r\n\
-         Lambda-Runtime-Function-Response-Mode: streaming\r\n\
-         Transfer-Encoding: chunked\r\n\
-         Trailer: {ERROR_TYPE_TRAILER}, {ERROR_BODY_TRAILER}\r\n\
+pub(crate) fn request_head(authority: &str, path: &str, headers: &[(&str, &str)]) -> Vec<u8> {
+    let mut head =
+        format!("POST {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: {USER_AGENT}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!(
+        "Transfer-Encoding: chunked\r\n\
+         Trailer: {}, {}\r\n\
          Connection: close\r\n\
-         \r\n"
-    )
-    .into_bytes()
+         \r\n",
+        header::ERROR_TYPE,
+        header::ERROR_BODY
+    ));
+    head.into_bytes()
 }
 
 /// The end of a chunked body: the last (empty) chunk, the error trailers when the handler
@@ -63,10 +60,10 @@ pub(crate) fn request_head(authority: &str, path: &str, content_type: &str) -> V
 pub(crate) fn body_end(error: Option<&Error>) -> Vec<u8> {
     let mut end = b"0\r\n".to_vec();
     if let Some(error) = error {
-        let error_type = header_safe(error.error_type());
-        let error_body = base64(&error.to_json());
-        end.extend_from_slice(format!("{ERROR_TYPE_TRAILER}: {error_type}\r\n").as_bytes());
-        end.extend_from_slice(format!("{ERROR_BODY_TRAILER}: {error_body}\r\n").as_bytes());
+        let error_type = error.error_type_header();
+        let error_body = base64::engine::general_purpose::STANDARD.encode(error.to_json());
+        end.extend_from_slice(format!("{}: {error_type}\r\n", header::ERROR_TYPE).as_bytes());
+        end.extend_from_slice(format!("{}: {error_body}\r\n", header::ERROR_BODY).as_bytes());
     }
     end.extend_from_slice(b"\r\n");
     end
@@ -124,113 +121,55 @@ impl<W: Write> ChunkedWriter<W> {
     }
 }
 
-/// `Write::write_all_vectored` (not yet stable): every byte of every slice, in order.
-fn write_all_vectored(sink: &mut impl Write, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
-    while !slices.is_empty() {
-        match sink.write_vectored(slices) {
-            Ok(0) => return Err(ErrorKind::WriteZero.into()),
-            Ok(written) => IoSlice::advance_slices(&mut slices, written),
-            Err(error) if error.kind() == ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(())
-}
-
-/// Connects to the Runtime API at `authority`, trying again (as the other posts do) only
-/// while the connection is refused, when nothing can have been sent.
-pub(crate) fn connect(authority: &str) -> io::Result<TcpStream> {
-    let mut pauses = RETRY_PAUSES.iter();
+/// Reads the Runtime API's answer to a post (status line, headers, a short body) with
+/// `httparse`, and returns its status code. The body is read too (bounded), so that the
+/// server sees a clean close.
+pub(crate) fn read_answer(mut answer: impl Read) -> io::Result<u16> {
+    let invalid = |what: String| io::Error::new(ErrorKind::InvalidData, what);
+    let mut buffer = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
     loop {
-        match TcpStream::connect(authority) {
-            Ok(socket) => {
-                // Chunks are whole writes already: Nagle's delay would only hold back the
-                // small last one until the previous chunk is acknowledged.
-                socket.set_nodelay(true)?;
-                return Ok(socket);
-            }
-            Err(error) if error.kind() == ErrorKind::ConnectionRefused => match pauses.next() {
-                Some(pause) => sleep(*pause),
-                None => return Err(error),
-            },
-            Err(error) => return Err(error),
-        }
-    }
-}
-
-/// Reads the Runtime API's answer to a post (status line, headers, a short body) and returns
-/// its status code.
-pub(crate) fn read_answer(answer: impl Read) -> io::Result<u16> {
-    let mut reader = BufReader::new(answer.take(MAX_ANSWER_BYTES));
-    let invalid = |what: &str| io::Error::new(ErrorKind::InvalidData, what.to_owned());
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let status = match line.split(' ').collect::<Vec<_>>()[..] {
-        [version, code, ..] if version.starts_with("HTTP/1.") => code.parse().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| invalid("the answer has no HTTP status line"))?;
-    let mut content_length = 0;
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(invalid("the answer ended inside its headers"));
-        }
-        let field = line.trim_end_matches(['\r', '\n']);
-        if field.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = field.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("content-length") {
-                content_length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    // Read the short body too, so that the server sees a clean close.
-    io::copy(&mut reader.take(content_length), &mut io::sink())?;
-    Ok(status)
-}
-
-/// Standard base64 (RFC 4648, with padding), for the error body trailer. Twenty lines here
-/// rather than a dependency.
-pub(crate) fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut encoded = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for group in bytes.chunks(3) {
-        let byte = |i: usize| u32::from(group.get(i).copied().unwrap_or(0));
-        let bits = (byte(0) << 16) | (byte(1) << 8) | byte(2);
-        for sextet in 0..4 {
-            if sextet <= group.len() {
-                let index = (bits >> (18 - 6 * sextet)) & 63;
-                encoded.push(char::from(ALPHABET[index as usize]));
+        let read = answer.read(&mut chunk)?;
+        if read == 0 {
+            return Err(invalid(if buffer.is_empty() {
+                "no answer at all".into()
             } else {
-                encoded.push('=');
+                "the answer ended inside its headers".into()
+            }));
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut parsed = httparse::Response::new(&mut headers);
+        match parsed.parse(&buffer) {
+            Ok(httparse::Status::Complete(head_len)) => {
+                let status = parsed.code.unwrap_or(0);
+                let length: u64 = parsed
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
+                    .unwrap_or(0);
+                let rest = length
+                    .min(MAX_ANSWER_BYTES)
+                    .saturating_sub((buffer.len() - head_len) as u64);
+                io::copy(&mut answer.take(rest), &mut io::sink())?;
+                return Ok(status);
             }
+            Ok(httparse::Status::Partial) if (buffer.len() as u64) < MAX_ANSWER_BYTES => {}
+            Ok(httparse::Status::Partial) => {
+                return Err(invalid("the answer's headers are too long".into()))
+            }
+            Err(error) => return Err(invalid(format!("the answer is not HTTP ({error})"))),
         }
     }
-    encoded
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn base64_matches_the_rfc_4648_test_vectors() {
-        let vectors = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (plain, encoded) in vectors {
-            assert_eq!(base64(plain.as_bytes()), encoded, "{plain:?}");
-        }
-        assert_eq!(base64(&[0xfb, 0xff, 0xbf]), "+/+/");
-        assert_eq!(base64(&[0, 0, 0, 0]), "AAAAAA==");
+    fn base64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
     }
 
     #[test]
@@ -238,7 +177,10 @@ mod tests {
         let head = request_head(
             "127.0.0.1:9001",
             "/2018-06-01/runtime/invocation/abc/response",
-            "application/octet-stream",
+            &[
+                ("Content-Type", "application/octet-stream"),
+                ("Lambda-Runtime-Function-Response-Mode", "streaming"),
+            ],
         );
         let expected = concat!(
             "POST /2018-06-01/runtime/invocation/abc/response HTTP/1.1\r\n",
@@ -303,10 +245,15 @@ mod tests {
         let answer = b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{\"status\":\"OK\"}\n";
         assert_eq!(read_answer(&answer[..]).unwrap(), 202);
         assert_eq!(read_answer(&b"HTTP/1.1 500 Oops\r\n\r\n"[..]).unwrap(), 500);
+        assert_eq!(
+            read_answer(&b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}"[..]).unwrap(),
+            202
+        );
         for broken in [
             &b""[..],
             b"garbage\r\n\r\n",
             b"HTTP/1.1 202 OK\r\nHost: x\r\n",
+            b"HTTP/1.1 202 OK\r\nBad\x01Header: x\r\n\r\n",
         ] {
             assert!(read_answer(broken).is_err(), "{broken:?}");
         }

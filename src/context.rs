@@ -1,27 +1,20 @@
 //! What a handler knows about its invocation ([`Context`], parsed from the headers of the `next`
-//! answer) and about its function ([`Config`], read from the environment once at start).
+//! answer), about its function ([`Config`], read from the environment once at start), and whom
+//! the runtime answers ([`Invocation`]).
 //!
 //! Everything here is pure parsing: no I/O, no environment writes, so it is tested (and
 //! fuzzed) without a network.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Header names of the `next` answer, as the Runtime API spells them.
-pub(crate) mod header {
-    pub const REQUEST_ID: &str = "Lambda-Runtime-Aws-Request-Id";
-    pub const DEADLINE_MS: &str = "Lambda-Runtime-Deadline-Ms";
-    pub const FUNCTION_ARN: &str = "Lambda-Runtime-Invoked-Function-Arn";
-    pub const TRACE_ID: &str = "Lambda-Runtime-Trace-Id";
-    pub const CLIENT_CONTEXT: &str = "Lambda-Runtime-Client-Context";
-    pub const COGNITO_IDENTITY: &str = "Lambda-Runtime-Cognito-Identity";
-    pub const TENANT_ID: &str = "Lambda-Runtime-Aws-Tenant-Id";
-    pub const INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
-}
+use crate::protocol::{env, header};
 
 /// The function's configuration, read from the environment once when the runtime starts.
 ///
 /// A variable that is not set (as in local invoke) leaves its field empty (or 0 for the memory
-/// size); the runtime never fails because of them.
+/// size); the runtime never fails because of them. For a handler's unit test,
+/// `Config::default()` or [`Config::from_lookup`] builds one without the process environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
@@ -39,6 +32,13 @@ pub struct Config {
     pub region: String,
     /// `_HANDLER`: the function's Handler setting, free text.
     pub handler: String,
+    /// `AWS_LAMBDA_MAX_CONCURRENCY`: how many invocations this environment may serve at once
+    /// (Lambda Managed Instances); 1 when unset, and when the value is not a whole number of
+    /// at least 1 (then [`Config::problems`] says so).
+    pub max_concurrency: usize,
+    /// What was wrong with the environment (a value that could not be used, and what was used
+    /// instead), one sentence each; the runtime prints them at start.
+    pub problems: Vec<String>,
 }
 
 impl Config {
@@ -46,6 +46,20 @@ impl Config {
     /// (taking the lookup as a parameter keeps tests away from the process environment).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Config {
         let text = |name: &str| var(name).unwrap_or_default();
+        let mut problems = Vec::new();
+        let max_concurrency = match var(env::MAX_CONCURRENCY) {
+            None => 1,
+            Some(value) => match value.trim().parse::<usize>() {
+                Ok(slots) if slots >= 1 => slots,
+                _ => {
+                    problems.push(format!(
+                        "{}={value:?} is not a whole number of at least 1; serving one invocation at a time",
+                        env::MAX_CONCURRENCY
+                    ));
+                    1
+                }
+            },
+        };
         Config {
             function_name: text("AWS_LAMBDA_FUNCTION_NAME"),
             function_version: text("AWS_LAMBDA_FUNCTION_VERSION"),
@@ -54,6 +68,8 @@ impl Config {
             log_stream_name: text("AWS_LAMBDA_LOG_STREAM_NAME"),
             region: text("AWS_REGION"),
             handler: text("_HANDLER"),
+            max_concurrency,
+            problems,
         }
     }
 
@@ -66,21 +82,21 @@ impl Config {
 /// One invocation, as the `next` answer described it. Handlers get it by value.
 ///
 /// Optional headers that are absent are `None`. Header bytes that are not UTF-8 are kept with
-/// U+FFFD in their place rather than rejected.
+/// U+FFFD in their place rather than rejected. For a handler's unit test, [`Context::new`]
+/// builds one; set the fields the test needs.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Context {
     /// `Lambda-Runtime-Aws-Request-Id`: the id this invocation is answered to.
     pub request_id: String,
-    /// `Lambda-Runtime-Deadline-Ms`: when Lambda stops the invocation, in milliseconds since
-    /// the Unix epoch. 0 when the header is missing or not a whole number, and then
-    /// [`remaining_time`](Context::remaining_time) is zero.
-    pub deadline_ms: u64,
+    /// `Lambda-Runtime-Deadline-Ms`: when Lambda stops the invocation. `None` when the header
+    /// is missing or not a whole number of milliseconds since the Unix epoch.
+    pub deadline: Option<SystemTime>,
     /// `Lambda-Runtime-Invoked-Function-Arn`: the ARN the caller used (it may end in a version
     /// or an alias).
     pub invoked_function_arn: Option<String>,
     /// `Lambda-Runtime-Trace-Id`: the X-Ray trace header, also put into `_X_AMZN_TRACE_ID`
-    /// for the invocation by the single-loop runtime.
+    /// for the invocation by the single loop.
     pub xray_trace_id: Option<String>,
     /// `Lambda-Runtime-Client-Context`: raw JSON (sometimes base64) from mobile-SDK callers.
     pub client_context: Option<String>,
@@ -91,17 +107,40 @@ pub struct Context {
     /// `Lambda-Runtime-Invocation-Id`: the id of this delivery, where the API sends one.
     pub invocation_id: Option<String>,
     /// The function's configuration, read once at start; shared by every invocation.
-    pub config: &'static Config,
+    pub config: Arc<Config>,
 }
 
 impl Context {
+    /// A context with this request id and configuration and nothing else: for a handler's unit
+    /// test (set the other fields as the test needs), or a custom loop.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// let mut ctx = lambda_loop::Context::new("req-1", Default::default());
+    /// ctx.deadline = Some(SystemTime::now() + Duration::from_secs(3));
+    /// assert!(ctx.remaining_time() > Duration::from_secs(2));
+    /// ```
+    pub fn new(request_id: impl Into<String>, config: Arc<Config>) -> Context {
+        Context {
+            request_id: request_id.into(),
+            deadline: None,
+            invoked_function_arn: None,
+            xray_trace_id: None,
+            client_context: None,
+            identity: None,
+            tenant_id: None,
+            invocation_id: None,
+            config,
+        }
+    }
+
     /// Builds the context from the `next` answer's header lines (name, value), in the order
     /// received. Fails when the request id is missing, empty, not UTF-8, or given more than
     /// once: then there is no one invocation to answer to. For the other headers, the first
     /// of duplicates wins.
     pub(crate) fn from_headers<'h>(
         headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
-        config: &'static Config,
+        config: &Arc<Config>,
     ) -> Result<Context, String> {
         let mut request_ids = Vec::new();
         let mut deadline = None;
@@ -145,66 +184,81 @@ impl Context {
         };
         Ok(Context {
             request_id,
-            deadline_ms: deadline
+            deadline: deadline
                 .and_then(|ms| std::str::from_utf8(ms).ok())
                 .and_then(|ms| ms.trim().parse().ok())
-                .unwrap_or(0),
+                .and_then(|ms| UNIX_EPOCH.checked_add(Duration::from_millis(ms))),
             invoked_function_arn: arn,
             xray_trace_id: trace_id,
             client_context,
             identity,
             tenant_id,
             invocation_id,
-            config,
+            config: Arc::clone(config),
         })
     }
 
-    /// A context for running a handler outside Lambda (local invoke, tests): a fresh request
-    /// id, a deadline `timeout` from now, no optional fields.
-    pub fn local(config: &'static Config, timeout: Duration) -> Context {
-        let now = epoch_ms();
-        Context {
-            request_id: format!("local-{}-{now}", std::process::id()),
-            deadline_ms: now.saturating_add(timeout.as_millis() as u64),
-            invoked_function_arn: None,
-            xray_trace_id: None,
-            client_context: None,
-            identity: None,
-            tenant_id: None,
-            invocation_id: None,
-            config,
-        }
+    /// A context for running a handler outside Lambda (local invoke): a fresh request id, a
+    /// deadline `timeout` from now, no optional fields.
+    pub(crate) fn local(config: Arc<Config>, timeout: Duration) -> Context {
+        let now = SystemTime::now();
+        let stamp = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis());
+        let mut context = Context::new(format!("local-{}-{stamp}", std::process::id()), config);
+        context.deadline = now.checked_add(timeout);
+        context
     }
 
     /// Time left before the deadline; zero once it has passed or when the deadline is unknown
-    /// or implausible (some emulators send a constant such as `600000`).
+    /// or implausible (some emulators send a constant such as `600000`, which is 1970).
     pub fn remaining_time(&self) -> Duration {
-        Duration::from_millis(self.deadline_ms.saturating_sub(epoch_ms()))
+        self.deadline
+            .and_then(|deadline| deadline.duration_since(SystemTime::now()).ok())
+            .unwrap_or(Duration::ZERO)
     }
 }
 
-fn epoch_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64)
+/// Whom an invocation's answer goes to: the request id (the path of the posts) and the
+/// delivery's invocation id, where `next` sent one. Cheap to clone (shared text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    request_id: Arc<str>,
+    invocation_id: Option<Arc<str>>,
+}
+
+impl Invocation {
+    /// The invocation a context describes.
+    pub fn of(context: &Context) -> Invocation {
+        Invocation {
+            request_id: Arc::from(context.request_id.as_str()),
+            invocation_id: context.invocation_id.as_deref().map(Arc::from),
+        }
+    }
+
+    /// `Lambda-Runtime-Aws-Request-Id` of the invocation.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// `Lambda-Runtime-Invocation-Id` of the delivery, where `next` sent one.
+    pub fn invocation_id(&self) -> Option<&str> {
+        self.invocation_id.as_deref()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    static CONFIG: Config = Config {
-        function_name: String::new(),
-        function_version: String::new(),
-        memory_size_mb: 0,
-        log_group_name: String::new(),
-        log_stream_name: String::new(),
-        region: String::new(),
-        handler: String::new(),
-    };
-
     fn parse(headers: &[(&str, &[u8])]) -> Result<Context, String> {
-        Context::from_headers(headers.iter().copied(), &CONFIG)
+        Context::from_headers(headers.iter().copied(), &Arc::default())
+    }
+
+    fn epoch_ms() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as u64)
     }
 
     #[test]
@@ -258,7 +312,7 @@ mod tests {
     #[test]
     fn absent_optional_headers_are_none_and_the_deadline_is_zero() {
         let context = parse(&[("Lambda-Runtime-Aws-Request-Id", b"id")]).unwrap();
-        assert_eq!(context.deadline_ms, 0);
+        assert_eq!(context.deadline, None);
         assert_eq!(context.remaining_time(), Duration::ZERO);
         assert!(context.invoked_function_arn.is_none() && context.xray_trace_id.is_none());
         assert!(context.client_context.is_none() && context.identity.is_none());
@@ -317,7 +371,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(context.xray_trace_id.as_deref(), Some("Root=first"));
-        assert_eq!(context.deadline_ms, 5);
+        assert_eq!(
+            context.deadline,
+            UNIX_EPOCH.checked_add(Duration::from_millis(5))
+        );
     }
 
     #[test]
@@ -342,5 +399,36 @@ mod tests {
         assert_eq!(config.memory_size_mb, 512);
         assert_eq!(config.handler, "bootstrap");
         assert_eq!(config.region, "");
+        assert_eq!(config.max_concurrency, 1);
+        assert!(config.problems.is_empty());
+    }
+
+    #[test]
+    fn max_concurrency_is_a_whole_number_of_at_least_one() {
+        let parse = |value: &str| {
+            let value = value.to_owned();
+            Config::from_lookup(move |name| (name == env::MAX_CONCURRENCY).then(|| value.clone()))
+        };
+        assert_eq!(parse("1").max_concurrency, 1);
+        assert_eq!(parse("4").max_concurrency, 4);
+        assert_eq!(parse(" 16\n").max_concurrency, 16);
+        for bad in ["0", "", "-2", "four", "2.5", "99999999999999999999999"] {
+            let config = parse(bad);
+            assert_eq!(config.max_concurrency, 1, "{bad:?}");
+            assert_eq!(config.problems.len(), 1, "{bad:?}");
+            assert!(config.problems[0].contains("AWS_LAMBDA_MAX_CONCURRENCY"));
+        }
+    }
+
+    #[test]
+    fn the_invocation_keeps_both_ids() {
+        let context = parse(&[
+            ("Lambda-Runtime-Aws-Request-Id", b"req"),
+            ("Lambda-Runtime-Invocation-Id", b"inv-9"),
+        ])
+        .unwrap();
+        let invocation = Invocation::of(&context);
+        assert_eq!(invocation.request_id(), "req");
+        assert_eq!(invocation.invocation_id(), Some("inv-9"));
     }
 }

@@ -71,6 +71,23 @@ impl Error {
         &self.stack_trace
     }
 
+    /// The `errorType` as it travels in the `Lambda-Runtime-Function-Error-Type` header (or
+    /// trailer): a header value can't hold control characters (a line break would end the
+    /// header), so those, and non-ASCII characters, become `_`. The JSON body keeps the exact
+    /// `errorType`.
+    pub fn error_type_header(&self) -> String {
+        self.error_type
+            .chars()
+            .map(|c| {
+                if c == ' ' || c.is_ascii_graphic() {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+
     /// The body of an `/error` or `/init/error` post:
     /// `{"errorMessage":"…","errorType":"…","stackTrace":["…"]}`.
     ///
@@ -234,6 +251,17 @@ mod tests {
             error.stack_trace()[0],
             "caused by: invalid digit found in string"
         );
+    }
+
+    #[test]
+    fn error_types_become_safe_header_values() {
+        let header = |error_type: &str| Error::new(error_type, "").error_type_header();
+        assert_eq!(
+            header("core::num::error::ParseIntError"),
+            "core::num::error::ParseIntError"
+        );
+        assert_eq!(header("Bad\r\nInjected: yes"), "Bad__Injected: yes");
+        assert_eq!(header("Fehlertyp-ü"), "Fehlertyp-_");
     }
 
     #[test]

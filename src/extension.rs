@@ -38,10 +38,9 @@ impl Extension {
     /// `AWS_LAMBDA_RUNTIME_API`. Must happen during initialisation, before the runtime's first
     /// `next`: Lambda refuses registrations after that.
     pub fn register(endpoint: &str) -> Result<Extension, String> {
-        let runtime_base = crate::api::base_url(endpoint).map_err(|error| error.to_string())?;
-        // base_url ends in the Runtime API's version; the Extensions API sits beside it.
-        let root = runtime_base.rsplit_once('/').map_or("", |(root, _)| root);
-        let base = format!("{root}/{VERSION}");
+        let base = crate::api::base_url_of(endpoint, VERSION)
+            .map_err(|error| error.to_string())?
+            .to_string();
         let agent = crate::api::loopback_agent();
         let call = "POST /2020-01-01/extension/register";
         let mut answer = agent
@@ -56,7 +55,7 @@ impl Extension {
             .get(IDENTIFIER_HEADER)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        drain(&mut answer);
+        crate::api::drain(&mut answer);
         match (status, identifier) {
             (200, Some(identifier)) if !identifier.is_empty() => Ok(Extension {
                 agent,
@@ -81,19 +80,10 @@ impl Extension {
             .header(IDENTIFIER_HEADER, &self.identifier)
             .call()
             .map_err(|error| format!("{call} failed: {error}"))?;
-        drain(&mut answer);
+        crate::api::drain(&mut answer);
         match answer.status().as_u16() {
             200 => Ok(()),
             status => Err(format!("{call} answered {status}")),
         }
     }
-}
-
-/// Reads a (small) answer body to the end, so that the connection can be used again.
-fn drain(answer: &mut ureq::http::Response<ureq::Body>) {
-    let _ = answer
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024)
-        .read_to_vec();
 }

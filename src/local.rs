@@ -7,32 +7,38 @@
 
 use std::io::{IsTerminal, Read, Write};
 use std::process::exit;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::context::{Config, Context};
+use crate::context::{Config, Context, Invocation};
 use crate::error::{Error, Result};
-use crate::panic::call_handler;
+use crate::inflight::{self, Abandon};
+use crate::protocol::env;
+use crate::runtime_line::runtime_line;
+use crate::serve::Serve;
 
 /// The deadline the synthesized context carries: Lambda's largest timeout, so that handlers
 /// that budget their work by `remaining_time()` behave as with a generous real setting.
 const LOCAL_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// Runs `init`, then the handler once, and exits.
-pub(crate) fn invoke_once<I, F>(config: &'static Config, init: I) -> !
+pub(crate) fn invoke_once<I, S>(config: Arc<Config>, init: I) -> !
 where
-    I: FnOnce(&'static Config) -> Result<F>,
-    F: FnMut(&[u8], Context) -> Result<Vec<u8>>,
+    I: FnOnce(&Config) -> Result<S>,
+    S: Serve,
 {
     let event = match read_event(std::env::args_os().nth(1)) {
         Ok(event) => event,
         Err(reason) => {
-            crate::logger::runtime_line!(Error, "local invoke: {reason}");
+            runtime_line!(Error, "local invoke: {reason}");
             exit(1);
         }
     };
-    let outcome = init(config).and_then(|mut handler| {
-        call_handler(&mut handler, &event, Context::local(config, LOCAL_TIMEOUT))
-    });
+    crate::panic::install_hook();
+    // Under panic = "abort" the hook prints the error JSON through this slot.
+    let _slot = inflight::register(Arc::new(Stderr));
+    let outcome = init(&config)
+        .and_then(|served| served.invoke_once(&event, Context::local(config, LOCAL_TIMEOUT)));
     match outcome {
         Ok(response) => {
             let mut stdout = std::io::stdout().lock();
@@ -52,8 +58,17 @@ where
     }
 }
 
-/// Writes the error JSON, one line, to stderr.
-pub(crate) fn print_error(error: &Error) {
+/// Where a local invoke's error goes: one line of error JSON on stderr.
+struct Stderr;
+
+impl Abandon for Stderr {
+    fn abandon(&self, _invocation: &Invocation, error: &Error) -> bool {
+        print_error(error);
+        true
+    }
+}
+
+fn print_error(error: &Error) {
     let mut line = error.to_json();
     line.push(b'\n');
     let _ = std::io::stderr().write_all(&line);
@@ -66,7 +81,11 @@ fn read_event(path: Option<std::ffi::OsString>) -> std::result::Result<Vec<u8>, 
         None => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
-                crate::logger::runtime_line!(Info, "AWS_LAMBDA_RUNTIME_API is not set, so this is a local invoke: type the event, then Ctrl-D");
+                runtime_line!(
+                    Info,
+                    "{} is not set, so this is a local invoke: type the event, then Ctrl-D",
+                    env::RUNTIME_API
+                );
             }
             let mut event = Vec::new();
             stdin

@@ -7,10 +7,12 @@
 
 use std::fmt;
 use std::io::Write;
-use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
+
+use crate::inflight;
+use crate::runtime_line::{self, runtime_line};
 
 /// The `logger` field of the runtime's own lines.
 const RUNTIME_TARGET: &str = "lambda_loop";
@@ -51,7 +53,7 @@ pub fn init() {
         Ok(()) => {
             log::set_max_level(settings.level);
             if settings.json {
-                let _ = RUNTIME_LINE_WRITER.set(write_runtime_line_as_json);
+                runtime_line::install_writer(write_runtime_line_as_json);
             }
         }
         Err(_) => runtime_line!(
@@ -63,32 +65,6 @@ pub fn init() {
         runtime_line!(Warn, "{problem}");
     }
 }
-
-/// How to write the runtime's own lines once JSON is chosen; unset, they are plain text.
-/// A function pointer, so that the JSON formatting is linked only into binaries calling `init`.
-static RUNTIME_LINE_WRITER: OnceLock<fn(Level, fmt::Arguments<'_>)> = OnceLock::new();
-
-/// Writes one of the runtime's own lines (a failure of the Runtime API, the reason the process
-/// exits) to stderr: `lambda-loop: message`, or the JSON object of [`init`]'s JSON format.
-pub(crate) fn write_runtime_line(level: Level, message: fmt::Arguments<'_>) {
-    match RUNTIME_LINE_WRITER.get() {
-        Some(write) => write(level, message),
-        // One write for the whole line, so that lines from several threads never interleave.
-        None => {
-            let line = format!("lambda-loop: {message}\n");
-            let _ = std::io::stderr().lock().write_all(line.as_bytes());
-        }
-    }
-}
-
-/// `runtime_line!(Warn, "format {args}")`: [`write_runtime_line`] with `format_args!`, so that each
-/// call site stays one line.
-macro_rules! runtime_line {
-    ($level:ident, $($message:tt)+) => {
-        $crate::logger::write_runtime_line(::log::Level::$level, format_args!($($message)+))
-    };
-}
-pub(crate) use runtime_line;
 
 fn write_runtime_line_as_json(level: Level, message: fmt::Arguments<'_>) {
     if level <= log::max_level() {
@@ -191,7 +167,7 @@ fn is_http_client(target: &str) -> bool {
 fn json_line(timestamp: &str, level: Level, target: &str, message: fmt::Arguments<'_>) -> String {
     let quoted = |text: &str| serde_json::Value::from(text).to_string();
     let mut line = format!("{{\"timestamp\":\"{timestamp}\",\"level\":\"{level}\"");
-    crate::panic::with_in_flight_request_id(|request_id| {
+    inflight::with_request_id(|request_id| {
         if let Some(request_id) = request_id {
             line.push_str(",\"requestId\":");
             line.push_str(&quoted(request_id));
@@ -211,7 +187,7 @@ fn json_line(timestamp: &str, level: Level, target: &str, message: fmt::Argument
 fn text_line(timestamp: &str, level: Level, target: &str, message: fmt::Arguments<'_>) -> String {
     let message = message.to_string().replace('\n', "\r");
     let mut line = String::new();
-    crate::panic::with_in_flight_request_id(|request_id| {
+    inflight::with_request_id(|request_id| {
         line = format!(
             "{timestamp}\t{}\t{level}\t{target}: {message}\n",
             request_id.unwrap_or("-")

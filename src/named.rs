@@ -1,19 +1,18 @@
 //! Several handlers in one binary, chosen by the function's Handler setting (`_HANDLER`).
 //!
 //! The Rust counterpart of the reflection-based handler lookup of other runtimes: a table of
-//! names and plain function pointers, searched once at start.
+//! names and plain function pointers, searched once, in the initialisation.
 
 use crate::context::{Config, Context};
 use crate::error::{Error, Result};
+use crate::protocol::error_type;
 
-/// A raw handler as a plain function: the entries of [`run_named`]'s table.
+/// A raw handler as a plain function: the entries of [`named`]'s table.
 pub type HandlerFn = fn(&[u8], Context) -> Result<Vec<u8>>;
 
-/// `errorType` of the init error when `_HANDLER` names no handler of the table.
-pub const HANDLER_NOT_FOUND: &str = "Runtime.HandlerNotFound";
-
-/// Serves the handler whose name is the function's Handler setting (`_HANDLER`, also in
-/// [`Config::handler`]), out of a table of names and plain functions:
+/// An initialisation that picks the handler whose name is the function's Handler setting
+/// (`_HANDLER`, also in [`Config::handler`]) out of a table of names and plain functions; for
+/// [`run_init`](crate::run_init):
 ///
 /// ```no_run
 /// use lambda_loop::{Context, Result};
@@ -26,25 +25,27 @@ pub const HANDLER_NOT_FOUND: &str = "Runtime.HandlerNotFound";
 /// fn order(order: Order, _ctx: Context) -> Result<String> { Ok(format!("order {}", order.id)) }
 ///
 /// fn main() {
-///     lambda_loop::run_named(&[
+///     lambda_loop::run_init(lambda_loop::named(&[
 ///         ("resize", resize),
 ///         ("thumb", thumb),
 ///         // A typed JSON handler: a closure that captures nothing is a plain function too.
-///         ("order", |event, ctx| lambda_loop::json(order)(event, ctx)),
-///     ])
+///         ("order", |event, ctx| lambda_loop::json(order).handle(event, ctx)),
+///     ]))
 /// }
 /// ```
 ///
 /// The name must match exactly (the first match wins). An empty `_HANDLER`, or one that names
 /// none of them, is an initialisation error: it is posted to `/runtime/init/error` with
-/// `errorType` [`HANDLER_NOT_FOUND`] and a message listing the known names, and the process
-/// exits with code 1, before any event is taken. (In a local invoke, set `_HANDLER` yourself:
-/// `_HANDLER=thumb ./bootstrap event.json`.)
+/// `errorType` `Runtime.HandlerNotFound` and a message listing the known names, and the
+/// process exits with code 1, before any event is taken. (In a local invoke, set `_HANDLER`
+/// yourself: `_HANDLER=thumb ./bootstrap event.json`.)
 ///
-/// Handlers that need their own initialisation or state fit better in [`run_init`](crate::run_init),
-/// matching on `config.handler` there.
-pub fn run_named(handlers: &[(&str, HandlerFn)]) -> ! {
-    crate::run_init(|config| pick(handlers, config))
+/// The picked handler is a plain function, so it serves concurrently too:
+/// `run_init(|config| Ok(lambda_loop::concurrent(named(TABLE)(config)?)))`.
+pub fn named<'a>(
+    handlers: &'a [(&'a str, HandlerFn)],
+) -> impl FnOnce(&Config) -> Result<HandlerFn> + 'a {
+    move |config| pick(handlers, config)
 }
 
 /// The handler named by `config.handler`, or the init error that lists the known names.
@@ -64,7 +65,7 @@ fn pick<H: Copy>(handlers: &[(&str, H)], config: &Config) -> Result<H> {
         format!("_HANDLER (the function's Handler setting) is {wanted:?}, which is none of this binary's handlers")
     };
     Err(Error::new(
-        HANDLER_NOT_FOUND,
+        error_type::HANDLER_NOT_FOUND,
         format!("{problem}; set it to one of: {known}"),
     ))
 }
@@ -89,7 +90,7 @@ mod tests {
         let table = [("resize", 1), ("thumb", 2)];
         for wanted in ["Resize", "resize ", "bootstrap", ""] {
             let error = pick(&table, &config(wanted)).unwrap_err();
-            assert_eq!(error.error_type(), HANDLER_NOT_FOUND);
+            assert_eq!(error.error_type(), error_type::HANDLER_NOT_FOUND);
             assert!(
                 error
                     .message()

@@ -14,7 +14,7 @@ use std::sync::{Mutex, Once, PoisonError};
 use std::thread;
 
 use crate::extension::Extension;
-use crate::logger::runtime_line;
+use crate::runtime_line::runtime_line;
 use crate::sys;
 
 type Hook = Box<dyn FnOnce() + Send>;
@@ -23,7 +23,7 @@ type Hook = Box<dyn FnOnce() + Send>;
 static HOOKS: Mutex<Vec<Hook>> = Mutex::new(Vec::new());
 
 /// Runs `hook` when Lambda shuts the execution environment down, then ends the process with
-/// exit code 0. Call it first thing in `main`, before `run` (or any `run_*`) and before any
+/// exit code 0. Call it first thing in `main`, before `run` or `run_init` and before any
 /// other thread is started.
 ///
 /// ```no_run
@@ -32,11 +32,11 @@ static HOOKS: Mutex<Vec<Hook>> = Mutex::new(Vec::new());
 ///
 /// let served = Arc::new(AtomicU64::new(0));
 /// let counter = Arc::clone(&served);
-/// lambda_loop::on_shutdown(move || {
+/// lambda_loop::runtime::on_shutdown(move || {
 ///     // Flush buffers, close connections, send the last metrics: within ~500 ms.
 ///     eprintln!("served {} invocations", counter.load(Ordering::Relaxed));
 /// });
-/// lambda_loop::run(move |event, _ctx| {
+/// lambda_loop::run(move |event: &[u8], _ctx: lambda_loop::Context| {
 ///     served.fetch_add(1, Ordering::Relaxed);
 ///     Ok(event.to_vec())
 /// })
@@ -100,10 +100,10 @@ fn start() {
             "the SIGTERM thread could not start ({error}); the shutdown hooks will never run"
         );
     }
-    let Some(endpoint) = std::env::var_os(crate::api::RUNTIME_API_VAR) else {
+    let Some(endpoint) = crate::api::endpoint_from_env() else {
         return; // local invoke: there is no Extensions API to register with
     };
-    match Extension::register(&endpoint.to_string_lossy()) {
+    match Extension::register(&endpoint) {
         Ok(extension) => keep_polling(extension),
         Err(failure) => runtime_line!(Warn, "{failure}: Lambda will not send SIGTERM, so the shutdown hooks will not run; serving without them"),
     }

@@ -1,32 +1,24 @@
 //! Response streaming: the handler writes its response into a [`ResponseStream`], an
 //! [`std::io::Write`], and the bytes reach the caller while it runs.
 //!
-//! The loop is the same as the buffered one (`next`, call the handler, answer), except for how
-//! the answer goes out: the stream posts `/response` itself, chunk by chunk (see
-//! `chunked.rs` for the wire). Nothing is sent until the handler writes its first byte, so a
-//! handler that fails before that is answered with an ordinary `/error` post; after it, the
-//! error can only travel in the stream's trailers.
+//! The loop is the same as for a buffered handler (`next`, call the handler, answer); only the
+//! answer differs: the stream posts `/response` itself, chunk by chunk, through
+//! [`Client::open_stream`] (see `chunked.rs` for the wire). Nothing is sent until the handler
+//! writes its first byte, so a handler that fails before that is answered with an ordinary
+//! `/error` post; after it, the error can only travel in the stream's trailers.
 
-use std::cell::RefCell;
-use std::convert::Infallible;
 use std::fmt;
 use std::io::{self, ErrorKind, Write};
-use std::net::TcpStream;
-use std::process::exit;
-use std::rc::{Rc, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
 
-use crate::api::{encode_id, Api, Invocation, RUNTIME_API_VAR};
-use crate::chunked::{self, ChunkedWriter};
-use crate::context::{Config, Context};
+use crate::api::{Client, StreamPost};
+use crate::context::Invocation;
 use crate::error::{Error, Result, RuntimeError};
-use crate::logger::runtime_line;
-use crate::{concurrent, local, panic, runtime};
-
-/// Lambda's limit for a streamed response: 200 MiB (209,715,200 bytes). A [`ResponseStream`]
-/// refuses the bytes past it with an `io::Error`, and the invocation then ends with a
-/// `Runtime.ResponseTooLarge` error in the trailers, whatever the handler returns: the caller
-/// gets the first 200 MiB and learns that the rest is missing.
-pub const MAX_STREAM_BYTES: u64 = 200 * 1024 * 1024;
+use crate::inflight::{self, Abandon};
+use crate::protocol::{content_type, error_type, MAX_STREAM_BYTES};
+use crate::runtime_line::runtime_line;
 
 /// Bytes written without a flush are sent in chunks of this size. 64 KiB is one loopback
 /// segment, a fraction of a socket's send buffer, and makes the chunk framing (about 8
@@ -34,89 +26,6 @@ pub const MAX_STREAM_BYTES: u64 = 200 * 1024 * 1024;
 /// memory. Smaller buffers mean more syscalls; larger ones hold bytes back longer from a
 /// handler that never flushes.
 const BUFFER_BYTES: usize = 64 * 1024;
-
-/// The error every write gets once the stream's connection has failed.
-fn broken_stream(detail: &str) -> io::Error {
-    io::Error::new(
-        ErrorKind::BrokenPipe,
-        format!("the response stream is broken: {detail}"),
-    )
-}
-
-/// Content type of a streamed response, unless it is an HTTP response.
-const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
-
-/// Content type that tells Lambda the stream starts with an HTTP prelude (function URLs).
-const HTTP_INTEGRATION_CONTENT_TYPE: &str = "application/vnd.awslambda.http-integration-response";
-
-/// `errorType` when a stream was cut at [`MAX_STREAM_BYTES`].
-const TOO_LARGE_ERROR_TYPE: &str = "Runtime.ResponseTooLarge";
-
-/// Serves invocations with a streaming `handler`: it gets the event, the context, and a
-/// [`ResponseStream`] to write the response into.
-///
-/// ```no_run
-/// use std::io::Write;
-///
-/// lambda_loop::run_streaming(|event, _ctx, out| {
-///     for line in event.split(|&byte| byte == b'\n') {
-///         out.write_all(line)?;
-///         out.write_all(b"\n")?;
-///         out.flush()?; // the caller has this line now
-///     }
-///     Ok(())
-/// })
-/// ```
-///
-/// Returning `Ok(())` ends the response. An `Err` (or a panic, under either panic strategy)
-/// before the first byte is an ordinary `/error` post; after it, the error is sent in the
-/// stream's trailers. Without `AWS_LAMBDA_RUNTIME_API` (local invoke) the stream writes to
-/// stdout as it goes. Never returns, like [`run`](crate::run).
-pub fn run_streaming<F>(mut handler: F) -> !
-where
-    F: FnMut(&[u8], Context, &mut ResponseStream) -> Result<()>,
-{
-    let config = runtime::prepare();
-    let Some(endpoint) = std::env::var_os(RUNTIME_API_VAR) else {
-        local::invoke_once(config, |_config| {
-            Ok(move |event: &[u8], context| {
-                let mut out = ResponseStream::new(Sink::Stdout);
-                let outcome = handler(event, context, &mut out);
-                out.finish_local(outcome).map(|()| Vec::new())
-            })
-        })
-    };
-    concurrent::note_single_loop();
-    let outcome = Api::new(&endpoint.to_string_lossy()).and_then(|api| {
-        panic::report_to(&api);
-        serve_streaming(&api, config, handler)
-    });
-    let Err(failure) = outcome;
-    runtime_line!(Error, "{failure}; exiting");
-    exit(1)
-}
-
-/// The life of a streamed invocation, over and over: as `runtime::serve`, but the stream
-/// answers.
-fn serve_streaming<F>(
-    api: &Api,
-    config: &'static Config,
-    mut handler: F,
-) -> Result<Infallible, RuntimeError>
-where
-    F: FnMut(&[u8], Context, &mut ResponseStream) -> Result<()>,
-{
-    loop {
-        let Invocation { context, event } = api.next(config)?;
-        runtime::set_trace_id_env(context.xray_trace_id.as_deref());
-        let request_id = context.request_id.clone();
-        let mut out = ResponseStream::to_runtime_api(api, &request_id);
-        let mut streaming =
-            |event: &[u8], context| handler(event, context, &mut out).map(|()| Vec::new());
-        let outcome = event.and_then(|event| panic::call_handler(&mut streaming, &event, context));
-        out.finish(api, &request_id, outcome.map(drop))?;
-    }
-}
 
 /// The response of a streaming handler, written as it is produced: implements
 /// [`std::io::Write`].
@@ -126,21 +35,20 @@ where
 ///   as it is). Memory stays flat whatever the size of the response.
 /// - Nothing is sent before the first byte: a handler that fails before writing anything
 ///   gets an ordinary error post, exactly as a buffered handler would.
-/// - At most [`MAX_STREAM_BYTES`] can be written; past it, `write` fails.
+/// - At most [`MAX_STREAM_BYTES`](crate::runtime::protocol::MAX_STREAM_BYTES) can be written;
+///   past it, `write` fails.
 /// - If the Runtime API connection breaks, `write` and `flush` fail from then on; returning
 ///   the error with `?` is right (the runtime has already logged the broken stream).
 ///
-/// A stream belongs to the thread of its invocation (it is not `Send`).
+/// Handlers get one from [`streaming`](crate::streaming); a buffered handler's stream is
+/// unused, and writing to it fails.
 pub struct ResponseStream {
-    // Shared with a thread-local weak reference, so that the panic hook can end the stream
-    // with error trailers when a panic is about to abort the process.
-    state: Rc<RefCell<State>>,
+    /// Shared with the in-flight registry, so that the panic hook can end the stream with error
+    /// trailers when a panic is about to abort the process. `None`: a buffered handler's.
+    shared: Option<Arc<Shared>>,
 }
 
-thread_local! {
-    /// The stream of the invocation this thread is running, for the panic hook.
-    static IN_FLIGHT_STREAM: RefCell<Weak<RefCell<State>>> = const { RefCell::new(Weak::new()) };
-}
+struct Shared(Mutex<State>);
 
 struct State {
     sink: Sink,
@@ -154,59 +62,91 @@ struct State {
 }
 
 enum Sink {
-    /// The Runtime API: the response post, connected on the first chunk.
+    /// The Runtime API: the response post, opened on the first chunk.
     RuntimeApi {
-        authority: String,
-        path: String,
-        connection: Connection,
+        client: Client,
+        invocation: Invocation,
+        post: Post,
     },
     /// Local invoke: straight to stdout.
     Stdout,
 }
 
-enum Connection {
+enum Post {
     /// Nothing sent yet.
     NotOpened,
-    Open(ChunkedWriter<TcpStream>),
+    Open(StreamPost),
     /// The Runtime API could not be reached: nothing of the response was sent.
     Unreachable(String),
-    /// A write failed after the head went out: the rest of the response is lost.
+    /// A write failed after the head went out, or the post has ended.
     Broken(String),
 }
 
 /// How the end of a stream went.
 enum Ended {
-    /// The Runtime API answered the whole post with this status.
-    Answered(u16),
+    /// The Runtime API answered the whole post; its answer judged.
+    Answered(Result<(), RuntimeError>),
     /// Nothing was sent: the invocation can still be answered with an error post.
     NothingSent(String),
     /// The post broke part way: the invocation cannot be answered again.
     Lost(String),
 }
 
+/// The error every write gets once the stream's connection has failed.
+fn broken_stream(detail: &str) -> io::Error {
+    io::Error::new(
+        ErrorKind::BrokenPipe,
+        format!("the response stream is broken: {detail}"),
+    )
+}
+
+fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+    shared.0.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl ResponseStream {
     fn new(sink: Sink) -> ResponseStream {
-        let state = Rc::new(RefCell::new(State {
+        let shared = Arc::new(Shared(Mutex::new(State {
             sink,
             buffer: Vec::new(),
             written: 0,
             cut: false,
-            content_type: DEFAULT_CONTENT_TYPE,
-        }));
-        IN_FLIGHT_STREAM.with(|in_flight| *in_flight.borrow_mut() = Rc::downgrade(&state));
-        ResponseStream { state }
+            content_type: content_type::STREAM,
+        })));
+        let weak = Arc::downgrade(&shared);
+        inflight::stream_begun(weak);
+        ResponseStream {
+            shared: Some(shared),
+        }
     }
 
-    fn to_runtime_api(api: &Api, request_id: &str) -> ResponseStream {
-        let (authority, base_path) = api.authority_and_base_path();
+    /// The stream a buffered handler is given: it is never used.
+    pub(crate) fn unused() -> ResponseStream {
+        ResponseStream { shared: None }
+    }
+
+    /// A stream that answers `invocation` through `client`.
+    pub(crate) fn to_runtime_api(client: &Client, invocation: &Invocation) -> ResponseStream {
         ResponseStream::new(Sink::RuntimeApi {
-            authority: authority.to_owned(),
-            path: format!(
-                "{base_path}/runtime/invocation/{}/response",
-                encode_id(request_id)
-            ),
-            connection: Connection::NotOpened,
+            client: client.clone(),
+            invocation: invocation.clone(),
+            post: Post::NotOpened,
         })
+    }
+
+    /// A stream to stdout, for local invoke.
+    pub(crate) fn to_stdout() -> ResponseStream {
+        ResponseStream::new(Sink::Stdout)
+    }
+
+    fn state(&self) -> io::Result<MutexGuard<'_, State>> {
+        match &self.shared {
+            Some(shared) => Ok(lock(shared)),
+            None => Err(io::Error::new(
+                ErrorKind::Unsupported,
+                "this handler's answer is buffered: wrap it in lambda_loop::streaming to stream",
+            )),
+        }
     }
 
     /// Starts an HTTP response for a Lambda function URL (or another HTTP integration):
@@ -222,11 +162,11 @@ impl ResponseStream {
     /// ```no_run
     /// use std::io::Write;
     ///
-    /// lambda_loop::run_streaming(|_event, _ctx, out| {
+    /// lambda_loop::run(lambda_loop::streaming(|_event, _ctx, out| {
     ///     out.start_http_response(200, &[("content-type", "text/html")], &["visited=1"])?;
     ///     out.write_all(b"<h1>Hello</h1>")?;
     ///     Ok(())
-    /// })
+    /// }))
     /// ```
     pub fn start_http_response(
         &mut self,
@@ -234,7 +174,7 @@ impl ResponseStream {
         headers: &[(&str, &str)],
         cookies: &[&str],
     ) -> io::Result<()> {
-        let mut state = self.state.borrow_mut();
+        let mut state = self.state()?;
         if state.written > 0 {
             return Err(io::Error::new(
                 ErrorKind::InvalidInput,
@@ -247,7 +187,7 @@ impl ResponseStream {
                 format!("{status_code} is not an HTTP status code (100 to 599)"),
             ));
         }
-        state.content_type = HTTP_INTEGRATION_CONTENT_TYPE;
+        state.content_type = content_type::HTTP_INTEGRATION;
         let prelude = http_prelude(status_code, headers, cookies);
         let mut rest = &prelude[..];
         while !rest.is_empty() {
@@ -259,46 +199,52 @@ impl ResponseStream {
 
     /// Ends the response of an invocation on the Runtime API: the last chunk and, for a
     /// failure, the error trailers; or an error post if nothing was sent.
-    fn finish(self, api: &Api, request_id: &str, outcome: Result<()>) -> Result<(), RuntimeError> {
-        IN_FLIGHT_STREAM.with(|in_flight| *in_flight.borrow_mut() = Weak::new());
-        let mut state = self.state.borrow_mut();
+    pub(crate) fn finish(self, outcome: Result<()>) -> Result<(), RuntimeError> {
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        let mut state = lock(shared);
         let error = state.cut_error().or(outcome.err());
+        let (client, invocation) = match &state.sink {
+            Sink::RuntimeApi {
+                client, invocation, ..
+            } => (client.clone(), invocation.clone()),
+            Sink::Stdout => return Ok(()),
+        };
         if let Some(error) = &error {
             if state.written == 0 {
-                return api.fail(request_id, error);
+                return client.fail(&invocation, error);
             }
         }
-        let call = state.call();
         match state.end(error.as_ref()) {
-            Ended::Answered(status) => judge_answer(call, status),
+            Ended::Answered(judged) => judged,
             Ended::NothingSent(detail) => {
                 runtime_line!(
                     Error,
-                    "{call} could not be sent ({detail}); reporting an error instead"
+                    "the response stream could not be sent ({detail}); reporting an error instead"
                 );
                 let error = error.unwrap_or_else(|| {
                     Error::new(
-                        "Runtime.StreamError",
+                        error_type::STREAM,
                         format!("the response stream could not be opened: {detail}"),
                     )
                 });
-                api.fail(request_id, &error)
+                client.fail(&invocation, &error)
             }
             Ended::Lost(detail) => {
-                runtime_line!(
-                    Error,
-                    "{call} failed part way ({detail}); going on to the next event"
-                );
+                runtime_line!(Error, "{detail}; going on to the next event");
                 Ok(())
             }
         }
     }
 
     /// Ends a local invoke's response: the outcome, or the limit's error.
-    fn finish_local(self, outcome: Result<()>) -> Result<()> {
-        IN_FLIGHT_STREAM.with(|in_flight| *in_flight.borrow_mut() = Weak::new());
-        let state = self.state.borrow();
-        match state.cut_error() {
+    pub(crate) fn finish_local(self, outcome: Result<()>) -> Result<()> {
+        let cut = self
+            .shared
+            .as_deref()
+            .and_then(|shared| lock(shared).cut_error());
+        match cut {
             Some(error) => Err(error),
             None => outcome,
         }
@@ -307,22 +253,59 @@ impl ResponseStream {
 
 impl Write for ResponseStream {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.state.borrow_mut().write(data)
+        self.state()?.write(data)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.state.borrow_mut().flush()
+        self.state()?.flush()
     }
 }
 
 impl fmt::Debug for ResponseStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.state.borrow();
-        f.debug_struct("ResponseStream")
-            .field("written", &state.written)
-            .field("buffered", &state.buffer.len())
-            .field("content_type", &state.content_type)
-            .finish()
+        let mut debug = f.debug_struct("ResponseStream");
+        if let Some(shared) = &self.shared {
+            let state = lock(shared);
+            debug
+                .field("written", &state.written)
+                .field("buffered", &state.buffer.len())
+                .field("content_type", &state.content_type);
+        }
+        debug.finish()
+    }
+}
+
+/// The panic hook ends a begun stream with the panic in its trailers.
+impl Abandon for Shared {
+    fn abandon(&self, _invocation: &Invocation, error: &Error) -> bool {
+        // Held means a write is in progress: on another slot's thread it ends in a moment; on
+        // this thread (a panic from inside a write) it never will, and an error post is the
+        // best that can still be done.
+        let deadline = Instant::now() + Duration::from_millis(200);
+        let mut state = loop {
+            match self.0.try_lock() {
+                Ok(state) => break state,
+                Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(1)),
+                Err(_) => return false,
+            }
+        };
+        if state.written == 0 {
+            return false;
+        }
+        if let Sink::Stdout = state.sink {
+            let _ = io::stdout().lock().flush(); // then the error JSON goes to stderr as usual
+            return false;
+        }
+        let failure = match state.end(Some(error)) {
+            Ended::Answered(Ok(())) => return true,
+            Ended::Answered(Err(judged)) => judged.to_string(),
+            Ended::NothingSent(detail) | Ended::Lost(detail) => detail,
+        };
+        runtime_line!(
+            Error,
+            "the panic could not be reported in the stream's trailers: {failure}"
+        );
+        true
     }
 }
 
@@ -381,67 +364,57 @@ impl State {
 
     /// Sends `data` as one chunk, opening the post first if this is the first one.
     fn send(&mut self, data: &[u8]) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
         let content_type = self.content_type;
         let Sink::RuntimeApi {
-            authority,
-            path,
-            connection,
+            client,
+            invocation,
+            post,
         } = &mut self.sink
         else {
             return Ok(()); // stdout is written directly
         };
-        if data.is_empty() {
-            return Ok(());
-        }
-        if let Connection::NotOpened = connection {
-            *connection = open(authority, path, content_type);
-        }
-        let failure = match connection {
-            Connection::Open(body) => match body.chunk(data) {
+        open_if_needed(post, client, invocation, content_type);
+        let failure = match post {
+            Post::Open(body) => match body.chunk(data) {
                 Ok(()) => return Ok(()),
-                Err(error) => error.to_string(),
+                Err(error) => format!("{} failed part way ({error})", body.call()),
             },
-            Connection::Unreachable(detail) | Connection::Broken(detail) => {
-                return Err(broken_stream(detail))
-            }
-            Connection::NotOpened => unreachable!("opened above"),
+            Post::Unreachable(detail) | Post::Broken(detail) => return Err(broken_stream(detail)),
+            Post::NotOpened => unreachable!("opened above"),
         };
         // Logged once, when the invocation ends.
         let error = broken_stream(&failure);
-        *connection = Connection::Broken(failure);
+        *post = Post::Broken(failure);
         Err(error)
     }
 
-    /// Sends the rest of the response, the end of the body (with trailers for `error`), and
-    /// reads the Runtime API's answer.
+    /// Sends the rest of the response and the end of the body (with trailers for `error`),
+    /// and judges the Runtime API's answer.
     fn end(&mut self, error: Option<&Error>) -> Ended {
         let content_type = self.content_type;
         let Sink::RuntimeApi {
-            authority,
-            path,
-            connection,
+            client,
+            invocation,
+            post,
         } = &mut self.sink
         else {
-            return Ended::Answered(200); // stdout has everything already
+            return Ended::Answered(Ok(())); // stdout has everything already
         };
-        if let Connection::NotOpened = connection {
-            *connection = open(authority, path, content_type);
-        }
-        let ended = match connection {
-            Connection::Open(body) => match body.end(&self.buffer, error) {
-                Ok(()) => match chunked::read_answer(body.sink()) {
-                    Ok(status) => Ended::Answered(status),
-                    Err(error) => Ended::Lost(format!("no answer: {error}")),
-                },
-                Err(error) => Ended::Lost(error.to_string()),
+        open_if_needed(post, client, invocation, content_type);
+        // The post is done either way: its socket is dropped here.
+        let ended = match std::mem::replace(post, Post::Broken("the response has ended".into())) {
+            Post::Open(body) => match body.end(&self.buffer, error) {
+                Ok(judged) => Ended::Answered(judged),
+                Err(detail) => Ended::Lost(detail),
             },
-            Connection::Unreachable(detail) => Ended::NothingSent(detail.clone()),
-            Connection::Broken(detail) => Ended::Lost(detail.clone()),
-            Connection::NotOpened => unreachable!("opened above"),
+            Post::Unreachable(detail) => Ended::NothingSent(detail),
+            Post::Broken(detail) => Ended::Lost(detail),
+            Post::NotOpened => unreachable!("opened above"),
         };
         self.buffer.clear();
-        // The connection is done either way: drop the socket now.
-        *connection = Connection::Broken("the response has ended".into());
         ended
     }
 
@@ -449,85 +422,20 @@ impl State {
     fn cut_error(&self) -> Option<Error> {
         self.cut.then(|| {
             Error::new(
-                TOO_LARGE_ERROR_TYPE,
+                error_type::RESPONSE_TOO_LARGE,
                 format!("the streamed response reached Lambda's limit of {MAX_STREAM_BYTES} bytes; the bytes past it were not sent"),
             )
         })
     }
-
-    /// `POST <path>`, for messages.
-    fn call(&self) -> String {
-        match &self.sink {
-            Sink::RuntimeApi { path, .. } => format!("POST {path}"),
-            Sink::Stdout => "stdout".into(),
-        }
-    }
 }
 
-fn open(authority: &str, path: &str, content_type: &str) -> Connection {
-    match chunked::connect(authority) {
-        Ok(socket) => Connection::Open(ChunkedWriter::new(
-            socket,
-            chunked::request_head(authority, path, content_type),
-        )),
-        Err(error) => Connection::Unreachable(error.to_string()),
+fn open_if_needed(post: &mut Post, client: &Client, invocation: &Invocation, body_type: &str) {
+    if let Post::NotOpened = post {
+        *post = match client.open_stream(invocation, body_type) {
+            Ok(opened) => Post::Open(opened),
+            Err(detail) => Post::Unreachable(detail),
+        };
     }
-}
-
-/// What the answer to a streamed post means for the loop: the same rules as for every other
-/// post (`api.rs`): 2xx is done, 5xx ends the runtime, any other status costs one line.
-fn judge_answer(call: String, status: u16) -> Result<(), RuntimeError> {
-    match status {
-        200..=299 => Ok(()),
-        500.. => Err(RuntimeError::Status { call, status }),
-        410 => {
-            runtime_line!(
-                Warn,
-                "{call} answered 410: the invocation had already timed out; going on"
-            );
-            Ok(())
-        }
-        _ => {
-            runtime_line!(
-                Error,
-                "{call} answered {status}; the answer was not accepted; going on"
-            );
-            Ok(())
-        }
-    }
-}
-
-/// Called by the panic hook under `panic = "abort"`, before the process ends: if this
-/// thread's invocation has begun streaming, ends the stream with the panic in its trailers
-/// and returns true. Returns false when the panic is still to be reported the usual way.
-pub(crate) fn end_in_flight_after_panic(error: &Error) -> bool {
-    let Some(state) = IN_FLIGHT_STREAM.with(|in_flight| in_flight.borrow().upgrade()) else {
-        return false;
-    };
-    // Borrowed means the panic came from inside a write: the stream is in an unknown state,
-    // and an error post is the best that can still be done.
-    let Ok(mut state) = state.try_borrow_mut() else {
-        return false;
-    };
-    if state.written == 0 {
-        return false;
-    }
-    if let Sink::Stdout = state.sink {
-        let _ = io::stdout().lock().flush(); // then the error JSON goes to stderr as usual
-        return false;
-    }
-    let call = state.call();
-    let outcome = match state.end(Some(error)) {
-        Ended::Answered(status) => judge_answer(call.clone(), status).map_err(|e| e.to_string()),
-        Ended::NothingSent(detail) | Ended::Lost(detail) => Err(detail),
-    };
-    if let Err(detail) = outcome {
-        runtime_line!(
-            Error,
-            "the panic could not be reported in the trailers of {call}: {detail}"
-        );
-    }
-    true
 }
 
 /// The prelude of an HTTP integration response: `{"statusCode":…,"headers":{…},"cookies":[…]}`

@@ -110,7 +110,8 @@ impl Transport for Connection {
     fn transmit_output(&mut self, amount: usize, _timeout: NextTimeout) -> Result<(), ureq::Error> {
         let output = &self.buffers.output[..amount];
         if !self.held_back.is_empty() {
-            write_both(&mut self.stream, &self.held_back, output)?;
+            let mut both = [IoSlice::new(&self.held_back), IoSlice::new(output)];
+            write_all_vectored(&mut self.stream, &mut both)?;
             self.held_back.clear();
         } else if amount < HOLD_BACK_BYTES {
             self.held_back.extend_from_slice(output);
@@ -142,22 +143,17 @@ impl Transport for Connection {
     }
 }
 
-/// Writes `first` then `second` with as few `writev` calls as the kernel allows.
-fn write_both(stream: &mut TcpStream, first: &[u8], second: &[u8]) -> io::Result<()> {
-    let total = first.len() + second.len();
-    let mut written = 0;
-    while written < total {
-        let slices = if written < first.len() {
-            [IoSlice::new(&first[written..]), IoSlice::new(second)]
-        } else {
-            [
-                IoSlice::new(&second[written - first.len()..]),
-                IoSlice::new(&[]),
-            ]
-        };
-        match stream.write_vectored(&slices) {
+/// Every byte of every slice, in order, in as few `writev` calls as the kernel allows
+/// (`Write::write_all_vectored` is not stable yet). The one vectored write-all of the crate:
+/// the held-back request head here, and the chunks of a streamed response (`chunked.rs`).
+pub(crate) fn write_all_vectored(
+    sink: &mut impl Write,
+    mut slices: &mut [IoSlice<'_>],
+) -> io::Result<()> {
+    while !slices.is_empty() {
+        match sink.write_vectored(slices) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => written += n,
+            Ok(written) => IoSlice::advance_slices(&mut slices, written),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
         }

@@ -1,0 +1,283 @@
+//! What the loop serves: a [`Handler`], and the adapters that make one out of a typed or a
+//! streaming function.
+//!
+//! | you write | you pass | the answer |
+//! |---|---|---|
+//! | `fn(&[u8], Context) -> Result<Vec<u8>>` (or a closure) | the function itself | buffered |
+//! | `fn(T, Context) -> Result<U>`, `T: Deserialize`, `U: Serialize` | [`json`]`(f)` | buffered |
+//! | `fn(&[u8], Context, &mut ResponseStream) -> Result<()>` | [`streaming`]`(f)` | streamed |
+//! | `fn(T, Context, &mut ResponseStream) -> Result<()>` | [`streaming_json`]`(f)` | streamed |
+//!
+//! Each of them serves one invocation at a time (`FnMut`: it may keep state), or, wrapped in
+//! [`concurrent`](crate::concurrent), several at once (`Fn + Sync`: shared).
+
+use std::any::type_name;
+use std::marker::PhantomData;
+
+use serde_core::de::DeserializeOwned;
+use serde_core::Serialize;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::protocol::error_type;
+use crate::stream::ResponseStream;
+
+/// A function the loop can serve: it gets the event and its [`Context`], and answers either
+/// by returning the response (buffered) or by writing it into the [`ResponseStream`]
+/// (streamed, when [`STREAMS`](Handler::STREAMS) is true).
+///
+/// Plain functions and closures `FnMut(&[u8], Context) -> Result<Vec<u8>>` are handlers;
+/// [`json`], [`streaming`] and [`streaming_json`] make the others. A closure passed straight
+/// to [`run`](crate::run) names its argument types (`|event: &[u8], ctx: Context|`), because
+/// `run` also takes those other kinds.
+pub trait Handler {
+    /// True when the handler answers through the stream: the answer is then a streamed
+    /// `/response` post even when nothing is written. False (the default): the returned bytes
+    /// are the response, and the stream is unused.
+    const STREAMS: bool = false;
+
+    /// Handles one event.
+    fn call(
+        &mut self,
+        event: &[u8],
+        context: Context,
+        stream: &mut ResponseStream,
+    ) -> Result<Vec<u8>>;
+}
+
+/// A raw handler: bytes in, bytes out.
+impl<F> Handler for F
+where
+    F: FnMut(&[u8], Context) -> Result<Vec<u8>>,
+{
+    fn call(&mut self, event: &[u8], context: Context, _: &mut ResponseStream) -> Result<Vec<u8>> {
+        self(event, context)
+    }
+}
+
+/// A typed JSON handler made by [`json`].
+pub struct Json<F, T> {
+    handler: F,
+    event: PhantomData<fn(T)>,
+}
+
+/// Turns a typed handler into one the loop serves: the event is parsed as `T`, the reply
+/// serialized from `U`.
+///
+/// ```no_run
+/// #[derive(serde::Deserialize)]
+/// struct Order { id: u64 }
+/// #[derive(serde::Serialize)]
+/// struct Receipt { id: u64, accepted: bool }
+///
+/// lambda_loop::run(lambda_loop::json(|order: Order, _ctx| {
+///     Ok(Receipt { id: order.id, accepted: true })
+/// }))
+/// ```
+///
+/// An event that is not valid JSON for `T` becomes the invocation's error, with `errorType`
+/// `Runtime.UnmarshalError` and serde's explanation in the message; the loop goes on. A reply
+/// that cannot be serialized is a `Runtime.MarshalError`. (These are the names AWS's own
+/// runtimes use for the same failures.)
+pub fn json<T, U, F>(handler: F) -> Json<F, T>
+where
+    T: DeserializeOwned,
+    U: Serialize,
+    F: FnMut(T, Context) -> Result<U>,
+{
+    Json {
+        handler,
+        event: PhantomData,
+    }
+}
+
+impl<F, T> Json<F, T> {
+    /// Runs the typed handler on raw bytes: for a table of [`named`](crate::named) handlers,
+    /// `("order", |event, ctx| lambda_loop::json(order).handle(event, ctx))`.
+    pub fn handle<U>(&mut self, event: &[u8], context: Context) -> Result<Vec<u8>>
+    where
+        T: DeserializeOwned,
+        U: Serialize,
+        F: FnMut(T, Context) -> Result<U>,
+    {
+        serialize_reply(&(self.handler)(parse_event(event)?, context)?)
+    }
+}
+
+impl<F, T, U> Handler for Json<F, T>
+where
+    T: DeserializeOwned,
+    U: Serialize,
+    F: FnMut(T, Context) -> Result<U>,
+{
+    fn call(&mut self, event: &[u8], context: Context, _: &mut ResponseStream) -> Result<Vec<u8>> {
+        self.handle(event, context)
+    }
+}
+
+/// Shared by the slots of [`concurrent`](crate::concurrent).
+impl<F, T, U> Handler for &Json<F, T>
+where
+    T: DeserializeOwned,
+    U: Serialize,
+    F: Fn(T, Context) -> Result<U>,
+{
+    fn call(&mut self, event: &[u8], context: Context, _: &mut ResponseStream) -> Result<Vec<u8>> {
+        serialize_reply(&(self.handler)(parse_event(event)?, context)?)
+    }
+}
+
+/// A streaming handler made by [`streaming`].
+pub struct Streaming<F> {
+    handler: F,
+}
+
+/// Turns a streaming function into a handler: it gets the event, the context, and a
+/// [`ResponseStream`] to write the response into, and the caller has the bytes while it runs.
+///
+/// ```no_run
+/// use std::io::Write;
+///
+/// lambda_loop::run(lambda_loop::streaming(|event, _ctx, out| {
+///     for line in event.split(|&byte| byte == b'\n') {
+///         out.write_all(line)?;
+///         out.write_all(b"\n")?;
+///         out.flush()?; // the caller has this line now
+///     }
+///     Ok(())
+/// }))
+/// ```
+///
+/// Returning `Ok(())` ends the response. An `Err` (or a panic, under either panic strategy)
+/// before the first byte is an ordinary `/error` post; after it, the error is sent in the
+/// stream's trailers. In a local invoke the stream writes to stdout as it goes.
+pub fn streaming<F>(handler: F) -> Streaming<F>
+where
+    F: FnMut(&[u8], Context, &mut ResponseStream) -> Result<()>,
+{
+    Streaming { handler }
+}
+
+impl<F> Handler for Streaming<F>
+where
+    F: FnMut(&[u8], Context, &mut ResponseStream) -> Result<()>,
+{
+    const STREAMS: bool = true;
+
+    fn call(
+        &mut self,
+        event: &[u8],
+        context: Context,
+        out: &mut ResponseStream,
+    ) -> Result<Vec<u8>> {
+        (self.handler)(event, context, out).map(|()| Vec::new())
+    }
+}
+
+/// Shared by the slots of [`concurrent`](crate::concurrent).
+impl<F> Handler for &Streaming<F>
+where
+    F: Fn(&[u8], Context, &mut ResponseStream) -> Result<()>,
+{
+    const STREAMS: bool = true;
+
+    fn call(
+        &mut self,
+        event: &[u8],
+        context: Context,
+        out: &mut ResponseStream,
+    ) -> Result<Vec<u8>> {
+        (self.handler)(event, context, out).map(|()| Vec::new())
+    }
+}
+
+/// A streaming handler of typed JSON events, made by [`streaming_json`].
+pub struct StreamingJson<F, T> {
+    handler: F,
+    event: PhantomData<fn(T)>,
+}
+
+/// [`streaming`] for a typed event: the event is parsed as `T` (or the invocation gets a
+/// `Runtime.UnmarshalError`), and the response is written into the stream.
+///
+/// ```no_run
+/// use std::io::Write;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Report { rows: u32 }
+///
+/// lambda_loop::run(lambda_loop::streaming_json(|report: Report, _ctx, out| {
+///     for row in 1..=report.rows {
+///         writeln!(out, "row {row}")?;
+///     }
+///     Ok(())
+/// }))
+/// ```
+pub fn streaming_json<T, F>(handler: F) -> StreamingJson<F, T>
+where
+    T: DeserializeOwned,
+    F: FnMut(T, Context, &mut ResponseStream) -> Result<()>,
+{
+    StreamingJson {
+        handler,
+        event: PhantomData,
+    }
+}
+
+impl<F, T> Handler for StreamingJson<F, T>
+where
+    T: DeserializeOwned,
+    F: FnMut(T, Context, &mut ResponseStream) -> Result<()>,
+{
+    const STREAMS: bool = true;
+
+    fn call(
+        &mut self,
+        event: &[u8],
+        context: Context,
+        out: &mut ResponseStream,
+    ) -> Result<Vec<u8>> {
+        (self.handler)(parse_event(event)?, context, out).map(|()| Vec::new())
+    }
+}
+
+/// Shared by the slots of [`concurrent`](crate::concurrent).
+impl<F, T> Handler for &StreamingJson<F, T>
+where
+    T: DeserializeOwned,
+    F: Fn(T, Context, &mut ResponseStream) -> Result<()>,
+{
+    const STREAMS: bool = true;
+
+    fn call(
+        &mut self,
+        event: &[u8],
+        context: Context,
+        out: &mut ResponseStream,
+    ) -> Result<Vec<u8>> {
+        (self.handler)(parse_event(event)?, context, out).map(|()| Vec::new())
+    }
+}
+
+/// The event as `T`, or a `Runtime.UnmarshalError`.
+fn parse_event<T: DeserializeOwned>(event: &[u8]) -> Result<T> {
+    serde_json::from_slice(event).map_err(|error| {
+        Error::new(
+            error_type::UNMARSHAL,
+            format!(
+                "the event is not valid JSON for {}: {error}",
+                type_name::<T>()
+            ),
+        )
+    })
+}
+
+/// The reply as JSON bytes, or a `Runtime.MarshalError`.
+fn serialize_reply<U: Serialize>(reply: &U) -> Result<Vec<u8>> {
+    serde_json::to_vec(reply).map_err(|error| {
+        Error::new(
+            error_type::MARSHAL,
+            format!("the reply could not be serialized as JSON: {error}"),
+        )
+    })
+}

@@ -1,0 +1,194 @@
+//! The invocations in flight: one slot per loop thread, so that a panic under
+//! `panic = "abort"` can still answer every invocation the process holds before it ends, and
+//! so that log lines can name the request id of their thread's invocation.
+//!
+//! A slot moves through three states, set by the loop:
+//!
+//! ```text
+//! Idle --begin--> Running(invocation) --answer_now--> Answering --answered--> Idle
+//! ```
+//!
+//! The panic hook ([`abandon_all`]) takes every `Running` invocation out of its slot and
+//! answers it with an error (its own thread's with the panic, the others' with the cause), and
+//! waits for the `Answering` ones to finish their post. Whoever takes an invocation out of
+//! `Running` owns its one answer: a loop whose invocation the hook took posts nothing.
+//!
+//! This is the bottom of the crate: it knows nothing of HTTP. Whoever can answer (the Runtime
+//! API client, an open response stream, the local invoke's stderr) registers itself as an
+//! [`Abandon`] trait object.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::context::Invocation;
+use crate::error::Error;
+
+/// Something that can still answer an invocation with an error while the process is about to
+/// end: the slot's Runtime API client, or the invocation's open response stream.
+pub(crate) trait Abandon: Send + Sync {
+    /// Answers `invocation` with `error`, best effort. Returns false when it could not (a
+    /// stream that has not begun), so that the slot's client answers instead.
+    fn abandon(&self, invocation: &Invocation, error: &Error) -> bool;
+}
+
+/// One loop thread's place in the registry.
+struct Slot {
+    answerer: Arc<dyn Abandon>,
+    state: Mutex<State>,
+}
+
+enum State {
+    Idle,
+    Running {
+        invocation: Invocation,
+        stream: Option<Weak<dyn Abandon>>,
+    },
+    Answering,
+}
+
+/// Every slot of the process (dead ones are pruned when a new one registers).
+static SLOTS: Mutex<Vec<Weak<Slot>>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// This thread's slot, if it runs a loop.
+    static THIS_THREAD: RefCell<Option<Arc<Slot>>> = const { RefCell::new(None) };
+}
+
+/// How long the panic hook waits for another slot to finish a post it has begun.
+const PATIENCE: Duration = Duration::from_secs(2);
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// While alive, this thread has a slot; dropping it (when the loop ends) leaves the registry.
+pub(crate) struct Registered(());
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        THIS_THREAD.with(|slot| slot.borrow_mut().take());
+    }
+}
+
+/// Gives this thread a slot whose invocations `answerer` can answer.
+pub(crate) fn register(answerer: Arc<dyn Abandon>) -> Registered {
+    let slot = Arc::new(Slot {
+        answerer,
+        state: Mutex::new(State::Idle),
+    });
+    let mut slots = lock(&SLOTS);
+    slots.retain(|slot| slot.strong_count() > 0);
+    slots.push(Arc::downgrade(&slot));
+    drop(slots);
+    THIS_THREAD.with(|this| *this.borrow_mut() = Some(slot));
+    Registered(())
+}
+
+fn with_this_slot<R>(f: impl FnOnce(&Slot) -> R) -> Option<R> {
+    THIS_THREAD
+        .try_with(|this| this.try_borrow().ok()?.as_deref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// The handler of `invocation` is about to run on this thread.
+pub(crate) fn begin(invocation: &Invocation) {
+    with_this_slot(|slot| {
+        *lock(&slot.state) = State::Running {
+            invocation: invocation.clone(),
+            stream: None,
+        }
+    });
+}
+
+/// The running invocation's response stream has begun: from now on it is the one that can
+/// end the invocation (with error trailers).
+pub(crate) fn stream_begun(stream: Weak<dyn Abandon>) {
+    with_this_slot(|slot| {
+        if let State::Running {
+            stream: slot_stream,
+            ..
+        } = &mut *lock(&slot.state)
+        {
+            *slot_stream = Some(stream);
+        }
+    });
+}
+
+/// The handler returned: true when this thread still owns the invocation's answer (false when
+/// the panic hook of another thread answered it already).
+pub(crate) fn answer_now() -> bool {
+    with_this_slot(|slot| {
+        let mut state = lock(&slot.state);
+        let running = matches!(*state, State::Running { .. });
+        if running {
+            *state = State::Answering;
+        }
+        running
+    })
+    .unwrap_or(true)
+}
+
+/// The answer has been posted (or given up on).
+pub(crate) fn answered() {
+    with_this_slot(|slot| *lock(&slot.state) = State::Idle);
+}
+
+/// Calls `f` with the request id of the invocation running on this thread (for log lines).
+pub(crate) fn with_request_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
+    let id = with_this_slot(|slot| match &*slot.state.try_lock().ok()? {
+        State::Running { invocation, .. } => Some(invocation.request_id().to_owned()),
+        _ => None,
+    });
+    f(id.flatten().as_deref())
+}
+
+/// The panic hook under `panic = "abort"`: answers every invocation in flight before the
+/// process ends. This thread's with `own` (the panic), every other slot's with `others` (the
+/// cause); a slot that is posting its answer already is given time to finish it.
+pub(crate) fn abandon_all(own: &Error, others: &Error) {
+    let this = THIS_THREAD
+        .try_with(|this| this.try_borrow().ok().and_then(|slot| slot.clone()))
+        .ok()
+        .flatten();
+    if let Some(slot) = &this {
+        abandon(slot, own);
+    }
+    let slots: Vec<Arc<Slot>> = lock(&SLOTS).iter().filter_map(Weak::upgrade).collect();
+    for slot in slots {
+        if this.as_ref().is_some_and(|this| Arc::ptr_eq(this, &slot)) {
+            continue;
+        }
+        let deadline = Instant::now() + PATIENCE;
+        while !abandon(&slot, others) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// Answers the slot's running invocation with `error`. True when the slot has nothing left to
+/// wait for (idle, or answered now); false while it is posting an answer of its own.
+fn abandon(slot: &Slot, error: &Error) -> bool {
+    let Ok(mut state) = slot.state.try_lock() else {
+        return false; // held for a moment by its own thread
+    };
+    match std::mem::replace(&mut *state, State::Idle) {
+        State::Idle => true,
+        State::Answering => {
+            *state = State::Answering;
+            false
+        }
+        State::Running { invocation, stream } => {
+            drop(state);
+            let streamed = stream
+                .and_then(|stream| stream.upgrade())
+                .is_some_and(|stream| stream.abandon(&invocation, error));
+            if !streamed {
+                slot.answerer.abandon(&invocation, error);
+            }
+            true
+        }
+    }
+}

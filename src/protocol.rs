@@ -1,0 +1,119 @@
+//! The words of the Lambda Runtime API, each named once: paths, header names, content types,
+//! the `Runtime.*` error types, the environment variables, and the limits. Pure constants: the
+//! rest of the crate (and a custom loop of yours) spells every one of them through here.
+
+use std::time::Duration;
+
+/// The API version every Runtime API path starts with.
+pub const VERSION: &str = "2018-06-01";
+
+/// Paths under `http://$AWS_LAMBDA_RUNTIME_API/2018-06-01`.
+pub mod path {
+    /// `GET`: blocks until there is an event.
+    pub const NEXT: &str = "/runtime/invocation/next";
+    /// `POST /runtime/invocation/{id}` + this: the handler's response.
+    pub const RESPONSE: &str = "/response";
+    /// `POST /runtime/invocation/{id}` + this: the handler's error.
+    pub const ERROR: &str = "/error";
+    /// The part before the request id in the two paths above.
+    pub const INVOCATION: &str = "/runtime/invocation/";
+    /// `POST`: initialisation failed, before the first `next`.
+    pub const INIT_ERROR: &str = "/runtime/init/error";
+}
+
+/// Header names, as the Runtime API spells them (HTTP header names are case-insensitive).
+pub mod header {
+    /// `next`: the id every answer is posted to.
+    pub const REQUEST_ID: &str = "Lambda-Runtime-Aws-Request-Id";
+    /// `next`: the deadline, milliseconds since the Unix epoch.
+    pub const DEADLINE_MS: &str = "Lambda-Runtime-Deadline-Ms";
+    /// `next`: the ARN the caller invoked.
+    pub const FUNCTION_ARN: &str = "Lambda-Runtime-Invoked-Function-Arn";
+    /// `next`: the X-Ray trace header.
+    pub const TRACE_ID: &str = "Lambda-Runtime-Trace-Id";
+    /// `next`: mobile-SDK client context (JSON).
+    pub const CLIENT_CONTEXT: &str = "Lambda-Runtime-Client-Context";
+    /// `next`: mobile-SDK Cognito identity (JSON).
+    pub const COGNITO_IDENTITY: &str = "Lambda-Runtime-Cognito-Identity";
+    /// `next`: the tenant id of a tenant-isolated function.
+    pub const TENANT_ID: &str = "Lambda-Runtime-Aws-Tenant-Id";
+    /// `next`: the id of this delivery of the event.
+    pub const INVOCATION_ID: &str = "Lambda-Runtime-Invocation-Id";
+    /// Error posts (header) and streamed responses (trailer): the `errorType`.
+    pub const ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
+    /// Streamed responses (trailer): the error JSON, base64-encoded.
+    pub const ERROR_BODY: &str = "Lambda-Runtime-Function-Error-Body";
+    /// Streamed responses: `streaming`.
+    pub const RESPONSE_MODE: &str = "Lambda-Runtime-Function-Response-Mode";
+}
+
+/// Content types of the bodies the runtime posts.
+pub mod content_type {
+    /// Error bodies, per the Runtime API's OpenAPI file.
+    pub const ERROR: &str = "application/vnd.aws.lambda.error+json";
+    /// A streamed response that is not an HTTP response.
+    pub const STREAM: &str = "application/octet-stream";
+    /// A streamed response that starts with an HTTP prelude (function URLs).
+    pub const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
+}
+
+/// The `errorType`s the runtime itself reports (AWS's runtimes use the same names where they
+/// have the same failure).
+pub mod error_type {
+    /// The handler panicked.
+    pub const PANIC: &str = "Runtime.Panic";
+    /// The response is larger than Lambda accepts.
+    pub const RESPONSE_TOO_LARGE: &str = "Runtime.ResponseTooLarge";
+    /// The event is not valid JSON for the typed handler.
+    pub const UNMARSHAL: &str = "Runtime.UnmarshalError";
+    /// The typed handler's reply could not be serialized.
+    pub const MARSHAL: &str = "Runtime.MarshalError";
+    /// The event body could not be read from the Runtime API.
+    pub const INVALID_EVENT: &str = "Runtime.InvalidEvent";
+    /// `_HANDLER` names none of the binary's handlers.
+    pub const HANDLER_NOT_FOUND: &str = "Runtime.HandlerNotFound";
+    /// The response stream could not be opened.
+    pub const STREAM: &str = "Runtime.StreamError";
+    /// Another invocation of the same process panicked under `panic = "abort"`, and the
+    /// process ended while this one was in flight.
+    pub const ABORTED: &str = "Runtime.Aborted";
+}
+
+/// Environment variables the runtime reads or writes.
+pub mod env {
+    /// The Runtime API's address, `host:port`.
+    pub const RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
+    /// Lambda Managed Instances: how many invocations one environment may serve at once.
+    pub const MAX_CONCURRENCY: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
+    /// Written by the single loop for X-Ray SDKs: the invocation's trace id.
+    pub const TRACE_ID: &str = "_X_AMZN_TRACE_ID";
+}
+
+/// Lambda's limit for a buffered response body. A larger post would get 413, and the
+/// invocation's later `/error` a 403: so the size is checked first and an error reported.
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+
+/// Lambda's limit for a streamed response: 200 MiB.
+pub const MAX_STREAM_BYTES: u64 = 200 * 1024 * 1024;
+
+/// Largest event body read into memory. Lambda's own limit is 6 MB; the margin is for
+/// emulators, the bound is so that a broken API cannot make the runtime allocate without limit.
+pub const MAX_EVENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Largest header section accepted in an answer: room for a client context or trace header
+/// far beyond what Lambda sends.
+pub const MAX_HEADER_BYTES: usize = 128 * 1024;
+
+/// The Runtime API's answer to a post is a short JSON status: anything longer is not read.
+pub const MAX_ANSWER_BYTES: u64 = 64 * 1024;
+
+/// Pauses between tries when the Runtime API cannot be reached: a restarting emulator gets a
+/// moment, a dead environment costs well under a second before the process exits.
+pub const RETRY_PAUSES: [Duration; 3] = [
+    Duration::from_millis(20),
+    Duration::from_millis(60),
+    Duration::from_millis(180),
+];
+
+/// Sent on every call, so the Runtime API (and AWS) can tell which runtime is talking.
+pub const USER_AGENT: &str = concat!("lambda-loop/", env!("CARGO_PKG_VERSION"));

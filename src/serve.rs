@@ -1,0 +1,183 @@
+//! The loop: `next` → the handler → the answer, for ever.
+//!
+//! Everything a Lambda runtime does with an invocation is in [`serve`], in the order it
+//! happens; every other module is one thing the loop uses. What differs between functions is
+//! what the loop is given, not a copy of it: the [`Handler`] says whether the answer is
+//! buffered or streamed, and [`concurrent`](crate::concurrent) runs this same loop on N
+//! threads.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use crate::api::{Client, Delivery};
+use crate::context::{Config, Context, Invocation};
+use crate::error::{Result, RuntimeError};
+use crate::handler::Handler;
+use crate::inflight;
+use crate::panic;
+use crate::protocol::env;
+use crate::runtime_line::runtime_line;
+use crate::stream::ResponseStream;
+
+/// The life of an invocation, over and over. Returns only when the Runtime API fails (the
+/// caller should then end the process: Lambda starts a fresh environment).
+///
+/// This is the low layer the entry points are made of: a custom `main` (or a test) can serve
+/// against any endpoint and [`Config`], without the process environment:
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use lambda_loop::runtime::{serve, Client};
+///
+/// let client = Client::new("127.0.0.1:9001")?;
+/// let config = Arc::new(lambda_loop::Config::default());
+/// let echo = |event: &[u8], _ctx: lambda_loop::Context| Ok(event.to_vec());
+/// let Err(failure) = serve(&client, &config, echo);
+/// eprintln!("{failure}");
+/// # Ok::<(), lambda_loop::runtime::RuntimeError>(())
+/// ```
+pub fn serve<H: Handler>(
+    client: &Client,
+    config: &Arc<Config>,
+    mut handler: H,
+) -> Result<Infallible, RuntimeError> {
+    let _slot = inflight::register(Arc::new(client.clone()));
+    loop {
+        // 1. The next event: blocks until Lambda has one.
+        let Delivery {
+            invocation,
+            context,
+            event,
+        } = client.next(config)?;
+        // 2. The handler (a panic becomes the invocation's error).
+        inflight::begin(&invocation);
+        let mut stream = match H::STREAMS {
+            true => ResponseStream::to_runtime_api(client, &invocation),
+            false => ResponseStream::unused(),
+        };
+        let outcome =
+            event.and_then(|event| panic::catching(|| handler.call(&event, context, &mut stream)));
+        // 3. The answer: exactly one, unless a panic elsewhere gave it already.
+        if inflight::answer_now() {
+            let answered = match (H::STREAMS, outcome) {
+                (true, outcome) => stream.finish(outcome.map(drop)),
+                (false, Ok(response)) => client.respond(&invocation, &response),
+                (false, Err(error)) => client.fail(&invocation, &error),
+            };
+            inflight::answered();
+            answered?;
+        }
+    }
+}
+
+/// The loop's one-shot sibling for a local invoke: the handler once, on a given event, with
+/// a streamed answer going to stdout as it is written. Returns what a buffered handler
+/// returned (a streaming handler's bytes are out already).
+pub(crate) fn invoke_once<H: Handler>(
+    mut handler: H,
+    event: &[u8],
+    context: Context,
+) -> Result<Vec<u8>> {
+    inflight::begin(&Invocation::of(&context));
+    let mut stream = match H::STREAMS {
+        true => ResponseStream::to_stdout(),
+        false => ResponseStream::unused(),
+    };
+    let outcome = panic::catching(|| handler.call(event, context, &mut stream));
+    inflight::answered();
+    match H::STREAMS {
+        true => stream.finish_local(outcome.map(drop)).map(|()| Vec::new()),
+        false => outcome,
+    }
+}
+
+/// What an entry point can serve: any [`Handler`] (one invocation at a time), or
+/// [`concurrent`](crate::concurrent)`(handler)` (as many at once as Lambda allows).
+pub trait Serve: Sized {
+    /// Serves invocations from `client` until the Runtime API fails.
+    fn serve(self, client: &Client, config: &Arc<Config>) -> Result<Infallible, RuntimeError>;
+
+    /// Runs once on a local event, answering on stdout (local invoke).
+    fn invoke_once(self, event: &[u8], context: Context) -> Result<Vec<u8>>;
+}
+
+/// One invocation at a time, on this thread; `_X_AMZN_TRACE_ID` is set per invocation.
+impl<H: Handler> Serve for H {
+    fn serve(self, client: &Client, config: &Arc<Config>) -> Result<Infallible, RuntimeError> {
+        if config.max_concurrency > 1 {
+            let slots = config.max_concurrency;
+            runtime_line!(Warn, "{}={slots}, but this handler is served one invocation at a time; wrap it in lambda_loop::concurrent to serve {slots} at once", env::MAX_CONCURRENCY);
+        }
+        serve(client, config, SetsTraceEnv::new(self))
+    }
+
+    fn invoke_once(self, event: &[u8], context: Context) -> Result<Vec<u8>> {
+        invoke_once(self, event, context)
+    }
+}
+
+/// Connects to `endpoint`, runs `init` (an error goes to `/runtime/init/error`), and serves
+/// what it returns: what [`run_init`](crate::run_init) does once it has read the environment.
+/// Returns only when initialisation or the Runtime API fails. (A [`concurrent`](crate::concurrent)
+/// handler with more than one slot ends the process itself, with one line: the other slots
+/// cannot be stopped while they wait in `next`.)
+pub fn start<I, S>(endpoint: &str, config: Arc<Config>, init: I) -> Result<Infallible, RuntimeError>
+where
+    I: FnOnce(&Config) -> Result<S>,
+    S: Serve,
+{
+    panic::install_hook();
+    let client = Client::new(endpoint)?;
+    match init(&config) {
+        Ok(served) => served.serve(&client, &config),
+        Err(error) => Err(RuntimeError::Init {
+            error_type: error.error_type().to_owned(),
+            message: error.message().to_owned(),
+            unreported: client.init_fail(&error).err(),
+        }),
+    }
+}
+
+/// Puts each invocation's trace id into `_X_AMZN_TRACE_ID` for X-Ray SDKs, and removes a
+/// previous one when the invocation has none. Given to the single loop only: one process-wide
+/// variable cannot serve concurrent invocations.
+pub(crate) struct SetsTraceEnv<H> {
+    handler: H,
+    /// Whether the variable may hold a value (one inherited at start counts): removing it is a
+    /// scan of the environment, paid only when there is something to remove.
+    maybe_set: bool,
+}
+
+impl<H> SetsTraceEnv<H> {
+    pub(crate) fn new(handler: H) -> SetsTraceEnv<H> {
+        SetsTraceEnv {
+            handler,
+            maybe_set: true,
+        }
+    }
+}
+
+impl<H: Handler> Handler for SetsTraceEnv<H> {
+    const STREAMS: bool = H::STREAMS;
+
+    fn call(
+        &mut self,
+        event: &[u8],
+        context: Context,
+        out: &mut ResponseStream,
+    ) -> Result<Vec<u8>> {
+        match context.xray_trace_id.as_deref() {
+            // set_var panics on a NUL byte; such a header is no trace id anyway.
+            Some(id) if !id.contains('\0') => {
+                std::env::set_var(env::TRACE_ID, id);
+                self.maybe_set = true;
+            }
+            _ if self.maybe_set => {
+                std::env::remove_var(env::TRACE_ID);
+                self.maybe_set = false;
+            }
+            _ => {}
+        }
+        self.handler.call(event, context, out)
+    }
+}
