@@ -34,7 +34,7 @@ binary by a local invoke, and prints a table: name, arch, bytes, zip bytes, zip 
   --manifest-path P   the Cargo.toml of the crate to build (default: cargo's search from
                       the current directory, so a copy of build.sh works in any crate)
   --smoke-event JSON  the event of the smoke test (default: {"name":"smoke"})
-                      (a binary of several handlers, run_named, is invoked with the
+                      (a binary of several handlers, `named`, is invoked with the
                       first handler its init error names as _HANDLER)
   --no-smoke          skip the smoke test
   -h, --help          this text
@@ -378,7 +378,7 @@ smoke_run() {
         # shellcheck disable=SC2086 # $runner is empty or one word
         printf '%s' "$smoke_event" | env -u AWS_LAMBDA_RUNTIME_API "${handler_env[@]}" \
             timeout 30 $runner "$@" >"$output_file" 2>"$output_file.err" || status=$?
-        # A binary of several handlers (run_named) needs a Handler setting, and its init error
+        # A binary of several handlers (`named`) needs a Handler setting, and its init error
         # names the handlers it has: smoke-test the first of them.
         if ((status == 0 || ${#handler_env[@]} > 0)) || [[ -n ${_HANDLER:-} ]]; then
             break

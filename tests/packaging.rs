@@ -618,7 +618,7 @@ fn launcher_keeps_the_runtime_api_prefix_and_reports_the_answer_status() {
 
 #[test]
 fn a_binary_of_several_handlers_is_smoke_tested_through_the_first_one_it_names() {
-    // `named` serves by run_named: without a Handler setting its init fails and names the
+    // `named` serves through `named`: without a Handler setting its init fails and names the
     // handlers it has; build.sh's smoke test then invokes the first of them.
     let out = builds().work.join("named-out");
     let args = [

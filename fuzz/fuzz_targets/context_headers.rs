@@ -85,8 +85,8 @@ fuzz_target!(|data: &[u8]| {
         .find(|(key, _)| key.eq_ignore_ascii_case(DEADLINE_MS))
         .and_then(|(_, ms)| std::str::from_utf8(ms).ok())
         .and_then(|ms| ms.trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    assert_eq!(context.deadline_ms, expected_deadline);
+        .and_then(|ms| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(ms)));
+    assert_eq!(context.deadline, expected_deadline);
     let optional = [
         &context.invoked_function_arn,
         &context.xray_trace_id,

@@ -2,5 +2,5 @@
 //! deserializes the event into `serde_json::Value` and serializes it back.
 
 fn main() {
-    lambda_loop::run_json(|event: serde_json::Value, _context| Ok(event))
+    lambda_loop::run(lambda_loop::json(|event: serde_json::Value, _context| Ok(event)))
 }
