@@ -43,7 +43,10 @@ fn main() {
                 },
                 json => serde_json::from_slice(json)?,
             };
-            std::thread::sleep(Duration::from_millis(work.sleep_ms));
+            if work.sleep_ms > 0 {
+                eprintln!("{}: sleeping {} ms", ctx.request_id, work.sleep_ms);
+                std::thread::sleep(Duration::from_millis(work.sleep_ms));
+            }
             if work.panic {
                 panic!("the concurrent example was asked to panic");
             }

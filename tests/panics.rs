@@ -68,3 +68,52 @@ fn under_abort_ordinary_invocations_still_work() {
     assert_eq!(answers[0].body, b"hello");
     assert_eq!(answers[1].body_json()["errorType"], "CustomError");
 }
+
+/// Issue 11, point 5: under `panic = "abort"` with several slots, the panic hook answers every
+/// invocation in flight before the process ends: the panicking one with `Runtime.Panic`, the
+/// others (still sleeping in their handlers) with `Runtime.Aborted`, naming the panic.
+#[test]
+fn under_abort_with_concurrency_every_invocation_in_flight_is_answered() {
+    let binary = example_in_profile("concurrent", "size");
+    let api = FakeApi::start();
+    let mut child = spawn(&binary, &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "3")]);
+    api.wait_for_waiting_next(3);
+    // Far longer than the test waits: only the hook can answer these two.
+    api.push_event(Event::new("slow-1", br#"{"sleep_ms": 600000}"#.to_vec()));
+    api.push_event(Event::new("slow-2", br#"{"sleep_ms": 600000}"#.to_vec()));
+    // Their handlers are running once they say so (the example logs before it sleeps).
+    child.wait_for_stderr("slow-1: sleeping");
+    child.wait_for_stderr("slow-2: sleeping");
+    api.push_event(Event::new("boom", br#""panic""#.to_vec()));
+    let status = child.wait();
+    assert!(!status.success(), "the process must end after the panic");
+    let answers = api.answers();
+    assert_eq!(answers.len(), 3, "{answers:#?}");
+    let answer = |id: &str| {
+        answers
+            .iter()
+            .find(|a| a.path == format!("/2018-06-01/runtime/invocation/{id}/error"))
+            .unwrap_or_else(|| panic!("no error post for {id}: {answers:#?}"))
+    };
+    let boom = answer("boom").body_json();
+    assert_eq!(boom["errorType"], "Runtime.Panic");
+    let panic_message = boom["errorMessage"].as_str().unwrap();
+    assert!(
+        panic_message.contains("the concurrent example was asked to panic"),
+        "{panic_message}"
+    );
+    for id in ["slow-1", "slow-2"] {
+        let aborted = answer(id);
+        assert_eq!(
+            aborted.header("lambda-runtime-function-error-type"),
+            Some("Runtime.Aborted")
+        );
+        let body = aborted.body_json();
+        assert_eq!(body["errorType"], "Runtime.Aborted");
+        let message = body["errorMessage"].as_str().unwrap();
+        assert!(
+            message.contains("the concurrent example was asked to panic"),
+            "{id}: {message}"
+        );
+    }
+}
