@@ -24,7 +24,7 @@ use crate::error::{Error, RuntimeError};
 use crate::inflight::Abandon;
 use crate::protocol::{
     content_type, env, error_type, header, path, MAX_ANSWER_BYTES, MAX_EVENT_BYTES,
-    MAX_HEADER_BYTES, MAX_RESPONSE_BYTES, RETRY_PAUSES, USER_AGENT, VERSION,
+    MAX_HEADER_BYTES, MAX_RESPONSE_BYTES, MAX_XRAY_CAUSE_BYTES, RETRY_PAUSES, USER_AGENT, VERSION,
 };
 use crate::runtime_line::runtime_line;
 use crate::transport::{LoopbackConnector, ResolveOnce};
@@ -194,8 +194,40 @@ impl Client {
     /// the invocation posts, any failure here is returned: the process is about to exit and
     /// its last line should say whether Lambda got the report.
     pub fn init_fail(&self, error: &Error) -> Result<(), String> {
-        let call = format!("POST {}", path::INIT_ERROR);
-        match self.post_error(path::INIT_ERROR, None, error) {
+        self.post_before_exit(path::INIT_ERROR, error)
+    }
+
+    /// `GET /runtime/restore/next` (SnapStart): Lambda takes the snapshot while this waits,
+    /// and answers in the restored environment. `Err` says why it did not answer with a 2xx.
+    pub fn restore_next(&self) -> Result<(), String> {
+        let call = format!("GET {}", path::RESTORE_NEXT);
+        let url = format!("{}{}", self.endpoint.base, path::RESTORE_NEXT);
+        let unanswered = |failure: &ureq::Error| {
+            matches!(failure, ureq::Error::Io(_) | ureq::Error::ConnectionFailed)
+        };
+        match retry(|| self.agent.get(&url).call(), unanswered) {
+            Ok(mut response) => {
+                drain(&mut response);
+                match response.status().as_u16() {
+                    200..=299 => Ok(()),
+                    status => Err(format!("{call} answered {status}")),
+                }
+            }
+            Err(failure) => Err(format!("{call} failed ({failure})")),
+        }
+    }
+
+    /// `POST /runtime/restore/error` (SnapStart): an after-restore hook failed. The process
+    /// exits next; `Err` says whether Lambda got the report.
+    pub fn restore_fail(&self, error: &Error) -> Result<(), String> {
+        self.post_before_exit(path::RESTORE_ERROR, error)
+    }
+
+    /// An error post after which the process exits: any failure is returned, so that the
+    /// last line can say whether Lambda got the report.
+    fn post_before_exit(&self, path: &str, error: &Error) -> Result<(), String> {
+        let call = format!("POST {path}");
+        match self.post_error(path, None, error) {
             Ok(mut response) if response.status().is_success() => {
                 drain(&mut response);
                 Ok(())
@@ -250,12 +282,18 @@ impl Client {
         let url = format!("{}{path}", self.endpoint.base);
         let body = error.to_json();
         let error_type = error.error_type_header();
+        // Only an invocation's error has a trace for X-Ray to attach the cause to.
+        let cause =
+            invocation.and_then(|_| error.xray_cause(working_directory(), MAX_XRAY_CAUSE_BYTES));
         let send = || {
-            let request = self
+            let mut request = self
                 .agent
                 .post(&url)
                 .header(header::ERROR_TYPE, &error_type)
                 .header("Content-Type", content_type::ERROR);
+            if let Some(cause) = &cause {
+                request = request.header(header::XRAY_ERROR_CAUSE, cause);
+            }
             match invocation {
                 Some(invocation) => with_invocation_id(request, invocation),
                 None => request,
@@ -335,6 +373,14 @@ fn with_invocation_id<B>(
         Some(id) => request.header(header::INVOCATION_ID, id),
         None => request,
     }
+}
+
+/// The process's working directory, for X-Ray causes: read once, on the first error.
+fn working_directory() -> &'static str {
+    static DIRECTORY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DIRECTORY.get_or_init(|| {
+        std::env::current_dir().map_or_else(|_| String::new(), |dir| dir.display().to_string())
+    })
 }
 
 fn too_large(bytes: usize) -> Error {

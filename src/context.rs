@@ -36,6 +36,10 @@ pub struct Config {
     /// (Lambda Managed Instances); 1 when unset, and when the value is not a whole number of
     /// at least 1 (then [`Config::problems`] says so).
     pub max_concurrency: usize,
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE`: `on-demand`, `provisioned-concurrency`,
+    /// `snap-start` (then the runtime runs the SnapStart restore phase before the first
+    /// `next`), `lambda-managed-instances`; empty when unset.
+    pub initialization_type: String,
     /// What was wrong with the environment (a value that could not be used, and what was used
     /// instead), one sentence each; the runtime prints them at start.
     pub problems: Vec<String>,
@@ -69,6 +73,7 @@ impl Config {
             region: text("AWS_REGION"),
             handler: text("_HANDLER"),
             max_concurrency,
+            initialization_type: text(env::INITIALIZATION_TYPE),
             problems,
         }
     }

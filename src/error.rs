@@ -103,6 +103,74 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The X-Ray cause that AWS's Java, Ruby and .NET runtimes send with an error post
+    /// (header `Lambda-Runtime-Function-XRay-Error-Cause`):
+    /// `{"working_directory":…,"exceptions":[{"type":…,"message":…,"stack":[{"label":…,"path":…,"line":…}]}],"paths":[…]}`.
+    ///
+    /// The stack holds the frames of a captured backtrace (`RUST_BACKTRACE=1`), with the
+    /// files they name in `paths`; without one it is empty. The JSON is pure ASCII (other
+    /// characters are `\u` escapes), so it is always a valid header value. `None` when it
+    /// would be larger than `limit` bytes: the cause is then left out, never the error.
+    pub(crate) fn xray_cause(&self, working_directory: &str, limit: usize) -> Option<String> {
+        let frames = backtrace_frames(&self.stack_trace);
+        let mut paths: Vec<&str> = Vec::new();
+        for frame in &frames {
+            if !frame.1.is_empty() && !paths.contains(&frame.1) {
+                paths.push(frame.1);
+            }
+        }
+        let stack: Vec<serde_json::Value> = frames
+            .iter()
+            .map(|(label, path, line)| serde_json::json!({"label": label, "path": path, "line": line}))
+            .collect();
+        let cause = serde_json::json!({
+            "working_directory": working_directory,
+            "exceptions": [{"type": self.error_type, "message": self.message, "stack": stack}],
+            "paths": paths,
+        });
+        let mut ascii = String::new();
+        for c in cause.to_string().chars() {
+            if c.is_ascii() {
+                ascii.push(c);
+            } else {
+                // Inside a JSON string (the only place a non-ASCII character can be): escaped.
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    ascii.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            if ascii.len() > limit {
+                return None;
+            }
+        }
+        Some(ascii)
+    }
+}
+
+/// The frames of a backtrace in `stackTrace` lines, as std prints them:
+/// `   3: crate::handler` then `             at ./src/main.rs:12:5` (the second line is
+/// missing when there is no debug info). (label, path, line).
+fn backtrace_frames(lines: &[String]) -> Vec<(&str, &str, u32)> {
+    let mut frames: Vec<(&str, &str, u32)> = Vec::new();
+    for line in lines {
+        let line = line.trim();
+        if let Some(location) = line.strip_prefix("at ") {
+            if let Some(frame) = frames.last_mut() {
+                let mut parts = location.rsplitn(3, ':');
+                let (_column, number, path) = (parts.next(), parts.next(), parts.next());
+                if let (Some(number), Some(path)) = (number.and_then(|n| n.parse().ok()), path) {
+                    (frame.1, frame.2) = (path, number);
+                }
+            }
+        } else if let Some((index, label)) = line.split_once(": ") {
+            if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) {
+                frames.push((label, "", 0));
+            }
+        }
+    }
+    frames
+}
+
 impl<E> From<E> for Error
 where
     E: std::error::Error + Send + Sync + 'static,
@@ -186,6 +254,14 @@ pub enum RuntimeError {
         /// Why the post did not reach Lambda, when it did not.
         unreported: Option<String>,
     },
+    /// SnapStart: an after-restore hook failed; the error was posted to
+    /// `/runtime/restore/error`.
+    AfterRestore {
+        /// The error's message.
+        message: String,
+        /// Why the post did not reach Lambda, when it did not.
+        unreported: Option<String>,
+    },
 }
 
 impl fmt::Display for RuntimeError {
@@ -210,6 +286,16 @@ impl fmt::Display for RuntimeError {
                 unreported,
             } => {
                 write!(f, "initialisation failed: {error_type}: {message}")?;
+                match unreported {
+                    Some(why) => write!(f, " (not reported to Lambda: {why})"),
+                    None => Ok(()),
+                }
+            }
+            RuntimeError::AfterRestore {
+                message,
+                unreported,
+            } => {
+                write!(f, "the SnapStart restore failed: {message}")?;
                 match unreported {
                     Some(why) => write!(f, " (not reported to Lambda: {why})"),
                     None => Ok(()),
@@ -262,6 +348,46 @@ mod tests {
         );
         assert_eq!(header("Bad\r\nInjected: yes"), "Bad__Injected: yes");
         assert_eq!(header("Fehlertyp-ü"), "Fehlertyp-_");
+    }
+
+    #[test]
+    fn the_xray_cause_holds_the_error_and_its_frames() {
+        let error = Error::new("OrderError", "no order ü").with_stack_trace(
+            [
+                "caused by: the table is gone",
+                "   0: my_function::handler",
+                "             at ./src/main.rs:12:5",
+                "   1: lambda_loop::serve::serve",
+                "             at /home/u/lambda-loop/src/serve.rs:60:13",
+                "   2: std::rt::lang_start",
+            ]
+            .map(String::from),
+        );
+        let cause = error.xray_cause("/var/task", 1 << 20).unwrap();
+        assert!(cause.is_ascii());
+        let parsed: serde_json::Value = serde_json::from_str(&cause).unwrap();
+        assert_eq!(parsed["working_directory"], "/var/task");
+        let exception = &parsed["exceptions"][0];
+        assert_eq!(exception["type"], "OrderError");
+        assert_eq!(exception["message"], "no order ü");
+        assert_eq!(
+            exception["stack"],
+            serde_json::json!([
+                {"label": "my_function::handler", "path": "./src/main.rs", "line": 12},
+                {"label": "lambda_loop::serve::serve", "path": "/home/u/lambda-loop/src/serve.rs", "line": 60},
+                {"label": "std::rt::lang_start", "path": "", "line": 0},
+            ])
+        );
+        assert_eq!(
+            parsed["paths"],
+            serde_json::json!(["./src/main.rs", "/home/u/lambda-loop/src/serve.rs"])
+        );
+        let plain = Error::new("E", "m").xray_cause("/", 1 << 20).unwrap();
+        assert_eq!(
+            plain,
+            r#"{"exceptions":[{"message":"m","stack":[],"type":"E"}],"paths":[],"working_directory":"/"}"#
+        );
+        assert_eq!(Error::new("E", "x".repeat(100)).xray_cause("/", 64), None);
     }
 
     #[test]

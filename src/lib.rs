@@ -290,6 +290,33 @@
 //! | `init/error` post: any failure or status | exits 1 with one line that says the report did not reach Lambda | initialisation failed either way |
 //! | a response over 6,291,556 bytes | posts `Runtime.ResponseTooLarge` instead | a larger post gets 413, and the `/error` after it 403: the caller would get nothing |
 //! | a panic in the handler | posts `Runtime.Panic` (under abort: from the panic hook, which also answers the other slots' invocations with `Runtime.Aborted`, then the process ends) | every event gets its answer |
+//! | SnapStart: a before-snapshot hook fails | posts `Runtime.BeforeSnapshotError` to `init/error`, exits 1 | the snapshot would hold a broken init |
+//! | SnapStart: `restore/next` answers anything but 2xx | posts `Runtime.RestoreError` to `init/error`, exits 1 | there is no restored environment to serve |
+//! | SnapStart: the connection is gone after `restore/next` | the next call opens a new one | a snapshot keeps no connection: the runtime drops its own anyway |
+//! | SnapStart: an after-restore hook fails | posts `Runtime.AfterRestoreError` to `restore/error`, exits 1 | the restored copy is not fit to serve |
+//!
+//! ## What every answer carries
+//!
+//! - `Lambda-Runtime-Invocation-Id`: when `next` sent one, it goes back unchanged on the
+//!   invocation's `response` post (buffered or streamed) and its `error` post, so Lambda can
+//!   tell a late answer to a timed-out delivery from the answer to the current one; when
+//!   `next` sent none (as cargo-lambda, @vercel/fun and AWS's emulator do), none is sent.
+//! - On an `error` post, `Lambda-Runtime-Function-XRay-Error-Cause`: the X-Ray cause that
+//!   AWS's Java, Ruby and .NET runtimes send, `{"working_directory":…,"exceptions":[{"type":…,
+//!   "message":…,"stack":[{"label":…,"path":…,"line":…}]}],"paths":[…]}`, with the frames of a
+//!   captured backtrace (`RUST_BACKTRACE=1`) where there is one. It is pure ASCII and left
+//!   out when larger than 1 MiB; it never fails the error post.
+//!
+//! ## SnapStart
+//!
+//! With `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`, after a successful init and before the
+//! first `next`, the runtime runs the hooks registered with
+//! [`runtime::before_snapshot`] (last registered first), calls
+//! `GET /runtime/restore/next` (Lambda takes the snapshot while it waits), drops the
+//! connections it had, and runs the hooks registered with [`runtime::after_restore`] (in
+//! order). Without SnapStart the hooks never run and the phase costs nothing. AWS offers
+//! SnapStart to custom runtimes for container-image functions ("runtime hooks for custom
+//! runtimes"); after a restore, rebuild connections, random seeds and cached credentials.
 //!
 //! ## Emulators
 //!
@@ -311,9 +338,10 @@ mod transport;
 // 3. The Runtime API's calls.
 mod api;
 mod chunked;
-// 4. What the loop uses: panics, the response stream, handlers.
+// 4. What the loop uses: panics, the response stream, handlers, SnapStart's restore phase.
 mod handler;
 mod panic;
+mod snapstart;
 mod stream;
 // 5. The loop.
 mod serve;
@@ -369,6 +397,7 @@ pub mod runtime {
     }
     pub use crate::serve::{serve, start, Serve};
     pub use crate::shutdown::on_shutdown;
+    pub use crate::snapstart::{after_restore, before_snapshot};
 }
 
 /// The README's examples compile as doc tests, so the README cannot drift from the API.

@@ -19,6 +19,11 @@ pub mod path {
     pub const INVOCATION: &str = "/runtime/invocation/";
     /// `POST`: initialisation failed, before the first `next`.
     pub const INIT_ERROR: &str = "/runtime/init/error";
+    /// `GET`, SnapStart only: Lambda takes the snapshot while it waits; it answers in the
+    /// restored environment.
+    pub const RESTORE_NEXT: &str = "/runtime/restore/next";
+    /// `POST`, SnapStart only: an after-restore hook failed.
+    pub const RESTORE_ERROR: &str = "/runtime/restore/error";
 }
 
 /// Header names, as the Runtime API spells them (HTTP header names are case-insensitive).
@@ -45,6 +50,9 @@ pub mod header {
     pub const ERROR_BODY: &str = "Lambda-Runtime-Function-Error-Body";
     /// Streamed responses: `streaming`.
     pub const RESPONSE_MODE: &str = "Lambda-Runtime-Function-Response-Mode";
+    /// Error posts: the X-Ray cause JSON (left out when larger than
+    /// [`MAX_XRAY_CAUSE_BYTES`](super::MAX_XRAY_CAUSE_BYTES)).
+    pub const XRAY_ERROR_CAUSE: &str = "Lambda-Runtime-Function-XRay-Error-Cause";
 }
 
 /// Content types of the bodies the runtime posts.
@@ -74,6 +82,12 @@ pub mod error_type {
     pub const HANDLER_NOT_FOUND: &str = "Runtime.HandlerNotFound";
     /// The response stream could not be opened.
     pub const STREAM: &str = "Runtime.StreamError";
+    /// SnapStart: a before-snapshot hook failed (reported as an init error).
+    pub const BEFORE_SNAPSHOT: &str = "Runtime.BeforeSnapshotError";
+    /// SnapStart: `restore/next` did not answer with a 2xx (reported as an init error).
+    pub const RESTORE: &str = "Runtime.RestoreError";
+    /// SnapStart: an after-restore hook failed (posted to `restore/error`).
+    pub const AFTER_RESTORE: &str = "Runtime.AfterRestoreError";
     /// Another invocation of the same process panicked under `panic = "abort"`, and the
     /// process ended while this one was in flight.
     pub const ABORTED: &str = "Runtime.Aborted";
@@ -87,6 +101,11 @@ pub mod env {
     pub const MAX_CONCURRENCY: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
     /// Written by the single loop for X-Ray SDKs: the invocation's trace id.
     pub const TRACE_ID: &str = "_X_AMZN_TRACE_ID";
+    /// How the environment was initialised: `on-demand`, `provisioned-concurrency`,
+    /// `snap-start`, `lambda-managed-instances`.
+    pub const INITIALIZATION_TYPE: &str = "AWS_LAMBDA_INITIALIZATION_TYPE";
+    /// The value of [`INITIALIZATION_TYPE`] under SnapStart.
+    pub const SNAP_START: &str = "snap-start";
 }
 
 /// Lambda's limit for a buffered response body. A larger post would get 413, and the
@@ -99,6 +118,10 @@ pub const MAX_STREAM_BYTES: u64 = 200 * 1024 * 1024;
 /// Largest event body read into memory. Lambda's own limit is 6 MB; the margin is for
 /// emulators, the bound is so that a broken API cannot make the runtime allocate without limit.
 pub const MAX_EVENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Largest X-Ray cause sent with an error post (AWS's Java, Ruby and .NET runtimes use the
+/// same cap): a larger one is left out rather than risk the post.
+pub const MAX_XRAY_CAUSE_BYTES: usize = 1024 * 1024;
 
 /// Largest header section accepted in an answer: room for a client context or trace header
 /// far beyond what Lambda sends.

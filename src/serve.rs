@@ -17,6 +17,7 @@ use crate::inflight;
 use crate::panic;
 use crate::protocol::env;
 use crate::runtime_line::runtime_line;
+use crate::snapstart;
 use crate::stream::ResponseStream;
 
 /// The life of an invocation, over and over. Returns only when the Runtime API fails (the
@@ -116,8 +117,10 @@ impl<H: Handler> Serve for H {
     }
 }
 
-/// Connects to `endpoint`, runs `init` (an error goes to `/runtime/init/error`), and serves
-/// what it returns: what [`run_init`](crate::run_init) does once it has read the environment.
+/// Connects to `endpoint`, runs `init` (an error goes to `/runtime/init/error`), runs
+/// SnapStart's restore phase when `config.initialization_type` is `snap-start` (see
+/// [`before_snapshot`](crate::runtime::before_snapshot)), and serves what `init` returned:
+/// what [`run_init`](crate::run_init) does once it has read the environment.
 /// Returns only when initialisation or the Runtime API fails. (A [`concurrent`](crate::concurrent)
 /// handler with more than one slot ends the process itself, with one line: the other slots
 /// cannot be stopped while they wait in `next`.)
@@ -129,7 +132,13 @@ where
     panic::install_hook();
     let client = Client::new(endpoint)?;
     match init(&config) {
-        Ok(served) => served.serve(&client, &config),
+        Ok(served) => {
+            let client = match config.initialization_type == env::SNAP_START {
+                true => snapstart::restore(client)?,
+                false => client,
+            };
+            served.serve(&client, &config)
+        }
         Err(error) => Err(RuntimeError::Init {
             error_type: error.error_type().to_owned(),
             message: error.message().to_owned(),

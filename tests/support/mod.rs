@@ -219,6 +219,13 @@ struct State {
     faults: Vec<(Step, Fault)>,
     /// Status for `POST /2020-01-01/extension/register` (default 200).
     register_status: u16,
+    /// Status for `GET /runtime/restore/next` (default 200).
+    restore_next_status: u16,
+    /// Close the connection right after answering `restore/next`, as a snapshot does.
+    drop_after_restore: bool,
+    /// Answers that broke a rule the fake checks on every answer (the invocation id echoed
+    /// exactly when `next` sent one); dropping the fake fails the test if there are any.
+    violations: Vec<String>,
 }
 
 /// The identifier the fake hands out to a registered extension.
@@ -244,6 +251,7 @@ impl FakeApi {
                 finish_status: 500,
                 init_error_status: 202,
                 register_status: 200,
+                restore_next_status: 200,
                 ..State::default()
             }),
             Condvar::new(),
@@ -330,6 +338,17 @@ impl FakeApi {
         }
     }
 
+    /// Status for `GET /runtime/restore/next` (default 200).
+    pub fn set_restore_next_status(&self, status: u16) {
+        self.state().restore_next_status = status;
+    }
+
+    /// Closes the connection right after answering `restore/next`: a restored snapshot keeps
+    /// no connection, so the runtime must open a new one.
+    pub fn drop_connection_after_restore(&self) {
+        self.state().drop_after_restore = true;
+    }
+
     /// Status for extension registrations (default 200, with an identifier header).
     pub fn set_register_status(&self, status: u16) {
         self.state().register_status = status;
@@ -386,7 +405,28 @@ impl FakeApi {
 impl Drop for FakeApi {
     fn drop(&mut self) {
         self.finish();
+        let violations = std::mem::take(&mut self.state().violations);
+        if !violations.is_empty() && !thread::panicking() {
+            panic!("the runtime broke the protocol: {violations:#?}");
+        }
     }
+}
+
+/// The rule every answer to an invocation is held to: `Lambda-Runtime-Invocation-Id` echoed
+/// unchanged when `next` sent one, and absent when it did not.
+fn invocation_id_violation(answer: &Recorded, event: &Event) -> Option<String> {
+    let sent = event
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("lambda-runtime-invocation-id"))
+        .map(|(_, value)| String::from_utf8_lossy(value).into_owned());
+    let echoed = answer.header("lambda-runtime-invocation-id");
+    (sent.as_deref() != echoed).then(|| {
+        format!(
+            "{} {}: next sent invocation id {sent:?}, the answer carried {echoed:?}",
+            answer.method, answer.path
+        )
+    })
 }
 
 fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<State>, Condvar)>) {
@@ -411,6 +451,16 @@ fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<Sta
         let (answer_event, fault) = {
             let (lock, condvar) = &*shared;
             let mut state = lock.lock().unwrap();
+            let event = state.handed_out.iter().find(|e| {
+                e.request_id.as_deref().is_some_and(|id| {
+                    path.starts_with(&format!("/2018-06-01/runtime/invocation/{id}/"))
+                })
+            });
+            if let Some(violation) =
+                event.and_then(|event| invocation_id_violation(&request, event))
+            {
+                state.violations.push(violation);
+            }
             state.requests.push(request);
             condvar.notify_all();
             let fault = step.and_then(|step| {
@@ -433,6 +483,19 @@ fn serve_connection(stream: TcpStream, connection: usize, shared: Arc<(Mutex<Sta
         }
         let fault = fault.filter(|f| !matches!(f, Fault::Stall(_)));
         let written = match (step, fault) {
+            _ if path.ends_with("/runtime/restore/next") => {
+                let (status, drop_after) = {
+                    let state = shared.0.lock().unwrap();
+                    (state.restore_next_status, state.drop_after_restore)
+                };
+                let written = write_status(&mut writer, status);
+                if drop_after {
+                    let _ = writer.shutdown(Shutdown::Both);
+                    return;
+                }
+                written
+            }
+            _ if path.ends_with("/runtime/restore/error") => write_status(&mut writer, 202),
             _ if path.ends_with(REGISTER_PATH) => {
                 answer_register(&mut writer, &shared, extension_name.as_deref())
             }
