@@ -2,8 +2,9 @@
 //!
 //! The doc holds two kinds of checked blocks, each a fenced block right after a marker line:
 //!
-//! - `<!-- excerpt: src/runtime.rs fn serve -->`: a piece of source. The item is found by its
-//!   declaration (`fn serve`, `const MAX_RESPONSE_BYTES`, `impl Api`, `struct Api`, …, after any
+//! - `<!-- excerpt: src/serve.rs fn serve<H: Handler> -->`: a piece of source. The item is found
+//!   by its declaration (`fn retry`, `const MAX_RESPONSE_BYTES`, `mod error_type`, `impl Client`,
+//!   `struct Client`, `fn serve<H: Handler>` where a bare name is declared more than once, …, after any
 //!   `pub`/`pub(crate)`; `//!` means the module docs), with the `///` docs, comments and
 //!   attributes right above it, down to the closing line at its own indentation. The block
 //!   must equal it byte for byte.
@@ -13,9 +14,10 @@
 //!   every byte shown (`\r`, `\n`, `\\`, `\xNN`). Only the port varies between runs; it is
 //!   shown as Lambda's usual 9001. `<!-- wire: stderr-serve -->` blocks are the child's stderr.
 //!
-//! When the code changes on purpose, refresh the doc with
-//! `WALKTHROUGH_BLESS=1 cargo test --test walkthrough` (after `cargo build --examples`) and
-//! read the diff.
+//! The transcripts come from the `fail` example, which the test builds first (a no-op when it is
+//! fresh), so they are never taken from a binary older than the source. When the code changes
+//! on purpose, refresh the doc with `WALKTHROUGH_BLESS=1 cargo test --test walkthrough` and read
+//! the diff.
 
 mod support;
 
@@ -23,14 +25,15 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex};
+use std::process::Command;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::Instant;
 
 use support::*;
 
 const DOC: &str = "docs/how-it-works.md";
-const BLESS_HINT: &str = "if the change is intended, refresh the doc with `cargo build --examples && WALKTHROUGH_BLESS=1 cargo test --test walkthrough` and review the diff";
+const BLESS_HINT: &str = "if the change is intended, refresh the doc with `WALKTHROUGH_BLESS=1 cargo test --test walkthrough` and review the diff";
 
 /// The doc is rewritten by both tests when blessing: one at a time.
 static DOC_LOCK: Mutex<()> = Mutex::new(());
@@ -150,11 +153,11 @@ fn first_difference(found: &str, wanted: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Excerpts
 
-/// Finds `selector` (`"src/runtime.rs fn serve"`) in the source and returns it with its docs.
+/// Finds `selector` (`"src/api.rs fn retry"`) in the source and returns it with its docs.
 fn excerpt(key: &str) -> Result<String, String> {
     let (file, selector) = key
         .split_once(' ')
-        .ok_or("the marker needs `FILE ITEM`, e.g. `src/runtime.rs fn serve`")?;
+        .ok_or("the marker needs `FILE ITEM`, e.g. `src/api.rs fn retry`")?;
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
     let source =
         std::fs::read_to_string(&path).map_err(|error| format!("cannot read {file}: {error}"))?;
@@ -447,7 +450,7 @@ fn capture(
         ("_HANDLER", "bootstrap"),
     ];
     envs.extend_from_slice(extra);
-    let mut child = spawn_with_env(&example("fail"), &[], &envs, None);
+    let mut child = spawn_with_env(&fail_example(), &[], &envs, None);
     let status = child.wait();
     assert_eq!(status.code(), Some(1), "stderr: {}", child.stderr());
     relay.wait_until_closed();
@@ -458,6 +461,29 @@ fn capture(
     );
     let stderr = child.stderr();
     (relay.messages(0), relay.addr.clone(), stderr)
+}
+
+/// The `fail` example of the current source: `cargo test --test walkthrough` alone does not
+/// build examples, and a binary left from an older build would show an older wire.
+fn fail_example() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let output = Command::new(cargo)
+                .args(["build", "--quiet", "--example", "fail", "--target-dir"])
+                .arg(target_dir())
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .expect("run cargo build");
+            assert!(
+                output.status.success(),
+                "cargo build --example fail failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            example("fail")
+        })
+        .clone()
 }
 
 /// Every transcript the doc may show, by key.
