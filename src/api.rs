@@ -24,7 +24,8 @@ use crate::error::{Error, RuntimeError};
 use crate::inflight::Abandon;
 use crate::protocol::{
     content_type, env, error_type, header, path, MAX_ANSWER_BYTES, MAX_EVENT_BYTES,
-    MAX_HEADER_BYTES, MAX_RESPONSE_BYTES, MAX_XRAY_CAUSE_BYTES, RETRY_PAUSES, USER_AGENT, VERSION,
+    MAX_HEADER_BYTES, MAX_RESPONSE_BYTES, MAX_XRAY_CAUSE_BYTES, RETRY_PAUSES, STREAMING,
+    USER_AGENT, VERSION,
 };
 use crate::runtime_line::runtime_line;
 use crate::transport::{LoopbackConnector, ResolveOnce};
@@ -260,8 +261,8 @@ impl Client {
         })
         .map_err(|error| error.to_string())?;
         let mut headers = vec![
-            ("Content-Type", body_type),
-            (header::RESPONSE_MODE, "streaming"),
+            (header::CONTENT_TYPE, body_type),
+            (header::RESPONSE_MODE, STREAMING),
         ];
         if let Some(id) = invocation.invocation_id() {
             headers.push((header::INVOCATION_ID, id));
@@ -290,7 +291,7 @@ impl Client {
                 .agent
                 .post(&url)
                 .header(header::ERROR_TYPE, &error_type)
-                .header("Content-Type", content_type::ERROR);
+                .header(header::CONTENT_TYPE, content_type::ERROR);
             if let Some(cause) = &cause {
                 request = request.header(header::XRAY_ERROR_CAUSE, cause);
             }

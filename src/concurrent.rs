@@ -9,7 +9,6 @@
 
 use std::convert::Infallible;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::process::exit;
 use std::sync::{mpsc, Arc};
 use std::thread;
 
@@ -17,7 +16,7 @@ use crate::api::Client;
 use crate::context::{Config, Context};
 use crate::error::{Result, RuntimeError};
 use crate::handler::Handler;
-use crate::runtime_line::runtime_line;
+use crate::runtime_line::exit_with;
 use crate::serve::{self, Serve, SetsTraceEnv};
 
 /// Stack of each slot thread: 8 MiB, the main thread's usual limit, so that a handler (deep
@@ -105,7 +104,8 @@ where
             let failure = first_failure
                 .recv()
                 .unwrap_or_else(|_| "every slot stopped".to_owned());
-            // The other slots wait in `next`, which cannot be interrupted: end the process.
+            // The other slots wait in `next`, which cannot be interrupted: end the process,
+            // from the main thread only, so there is exactly one line.
             exit_with(&failure)
         })
     }
@@ -113,10 +113,4 @@ where
     fn invoke_once(self, event: &[u8], context: Context) -> Result<Vec<u8>> {
         serve::invoke_once(&self.handler, event, context)
     }
-}
-
-/// One line on stderr, exit code 1; from the main thread only, so there is exactly one line.
-fn exit_with(failure: &str) -> ! {
-    runtime_line!(Error, "{failure}; exiting");
-    exit(1)
 }

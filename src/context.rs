@@ -65,13 +65,13 @@ impl Config {
             },
         };
         Config {
-            function_name: text("AWS_LAMBDA_FUNCTION_NAME"),
-            function_version: text("AWS_LAMBDA_FUNCTION_VERSION"),
-            memory_size_mb: text("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").parse().unwrap_or(0),
-            log_group_name: text("AWS_LAMBDA_LOG_GROUP_NAME"),
-            log_stream_name: text("AWS_LAMBDA_LOG_STREAM_NAME"),
-            region: text("AWS_REGION"),
-            handler: text("_HANDLER"),
+            function_name: text(env::FUNCTION_NAME),
+            function_version: text(env::FUNCTION_VERSION),
+            memory_size_mb: text(env::FUNCTION_MEMORY_SIZE).parse().unwrap_or(0),
+            log_group_name: text(env::LOG_GROUP_NAME),
+            log_stream_name: text(env::LOG_STREAM_NAME),
+            region: text(env::REGION),
+            handler: text(env::HANDLER),
             max_concurrency,
             initialization_type: text(env::INITIALIZATION_TYPE),
             problems,
@@ -207,9 +207,7 @@ impl Context {
     /// deadline `timeout` from now, no optional fields.
     pub(crate) fn local(config: Arc<Config>, timeout: Duration) -> Context {
         let now = SystemTime::now();
-        let stamp = now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_millis());
+        let stamp = epoch_ms(now);
         let mut context = Context::new(format!("local-{}-{stamp}", std::process::id()), config);
         context.deadline = now.checked_add(timeout);
         context
@@ -222,6 +220,13 @@ impl Context {
             .and_then(|deadline| deadline.duration_since(SystemTime::now()).ok())
             .unwrap_or(Duration::ZERO)
     }
+}
+
+/// `time` as milliseconds since the Unix epoch (0 before it): the unit of the deadline header,
+/// of local request ids and of log timestamps.
+pub(crate) fn epoch_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
 }
 
 /// Whom an invocation's answer goes to: the request id (the path of the posts) and the
@@ -260,15 +265,13 @@ mod tests {
         Context::from_headers(headers.iter().copied(), &Arc::default())
     }
 
-    fn epoch_ms() -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_millis() as u64)
+    fn now_ms() -> u64 {
+        epoch_ms(SystemTime::now())
     }
 
     #[test]
     fn every_header_lands_in_its_field() {
-        let far = (epoch_ms() + 60_000).to_string();
+        let far = (now_ms() + 60_000).to_string();
         let context = parse(&[
             (
                 "lambda-runtime-aws-request-id",

@@ -269,7 +269,8 @@ impl fmt::Display for RuntimeError {
         match self {
             RuntimeError::BadEndpoint { value, reason } => write!(
                 f,
-                "AWS_LAMBDA_RUNTIME_API={value:?} is not usable ({reason}); expected host:port or http://host:port/prefix"
+                "{}={value:?} is not usable ({reason}); expected host:port or http://host:port/prefix",
+                crate::protocol::env::RUNTIME_API
             ),
             RuntimeError::Unreachable { call, detail } => {
                 write!(f, "the Runtime API is unreachable ({call}: {detail})")

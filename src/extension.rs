@@ -14,14 +14,11 @@
 //!
 //! This is a second client next to [`crate::api`] on purpose: it has its own connection (one
 //! call of it is always pending) and is linked only into binaries that call
-//! [`on_shutdown`](crate::on_shutdown).
+//! [`on_shutdown`](crate::runtime::on_shutdown).
 
-/// The Extensions API version every path starts with.
-const VERSION: &str = "2020-01-01";
-/// Request header of `register`: the extension's name.
-const NAME_HEADER: &str = "Lambda-Extension-Name";
-/// Answer header of `register`, and request header of every later call: who is asking.
-const IDENTIFIER_HEADER: &str = "Lambda-Extension-Identifier";
+use crate::protocol::header::{self, EXTENSION_IDENTIFIER as IDENTIFIER_HEADER};
+use crate::protocol::{path, EXTENSIONS_VERSION as VERSION};
+
 /// The name this runtime registers under.
 pub(crate) const EXTENSION_NAME: &str = "lambda-loop";
 
@@ -42,11 +39,11 @@ impl Extension {
             .map_err(|error| error.to_string())?
             .to_string();
         let agent = crate::api::loopback_agent();
-        let call = "POST /2020-01-01/extension/register";
+        let call = format!("POST /{VERSION}{}", path::EXTENSION_REGISTER);
         let mut answer = agent
-            .post(format!("{base}/extension/register"))
-            .header(NAME_HEADER, EXTENSION_NAME)
-            .header("Content-Type", "application/json")
+            .post(format!("{base}{}", path::EXTENSION_REGISTER))
+            .header(header::EXTENSION_NAME, EXTENSION_NAME)
+            .header(header::CONTENT_TYPE, "application/json")
             .send(&br#"{"events":[]}"#[..])
             .map_err(|error| format!("{call} failed: {error}"))?;
         let status = answer.status().as_u16();
@@ -73,10 +70,10 @@ impl Extension {
     /// this extension (for an internal extension with no events: as long as the environment
     /// lives). `Ok` means "ask again".
     pub fn next_event(&self) -> Result<(), String> {
-        let call = "GET /2020-01-01/extension/event/next";
+        let call = format!("GET /{VERSION}{}", path::EXTENSION_NEXT);
         let mut answer = self
             .agent
-            .get(format!("{}/extension/event/next", self.base))
+            .get(format!("{}{}", self.base, path::EXTENSION_NEXT))
             .header(IDENTIFIER_HEADER, &self.identifier)
             .call()
             .map_err(|error| format!("{call} failed: {error}"))?;

@@ -13,12 +13,16 @@
 //! waits for the `Answering` ones to finish their post. Whoever takes an invocation out of
 //! `Running` owns its one answer: a loop whose invocation the hook took posts nothing.
 //!
-//! This is the bottom of the crate: it knows nothing of HTTP. Whoever can answer (the Runtime
-//! API client, an open response stream, the local invoke's stderr) registers itself as an
-//! [`Abandon`] trait object.
+//! It sits low in the crate (it imports only the pure `context` and `error`) and knows
+//! nothing of HTTP: whoever can answer (the Runtime API client, a response stream, the local
+//! invoke's stderr) registers itself as an [`Abandon`] trait object.
+//!
+//! Once the hook has begun, a slot that receives an event later (its `next` was answered
+//! while the hook ran) answers it at once with the same cause instead of running the handler:
+//! [`begin`] and the hook decide under the slot's lock, so no invocation falls between them.
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -55,6 +59,10 @@ thread_local! {
     /// This thread's slot, if it runs a loop.
     static THIS_THREAD: RefCell<Option<Arc<Slot>>> = const { RefCell::new(None) };
 }
+
+/// Set by the panic hook under abort: the error every invocation that begins from then on
+/// gets, since the process is about to end.
+static CLOSING: OnceLock<Error> = OnceLock::new();
 
 /// How long the panic hook waits for another slot to finish a post it has begun.
 const PATIENCE: Duration = Duration::from_secs(2);
@@ -93,19 +101,33 @@ fn with_this_slot<R>(f: impl FnOnce(&Slot) -> R) -> Option<R> {
         .flatten()
 }
 
-/// The handler of `invocation` is about to run on this thread.
+/// The handler of `invocation` is about to run on this thread. (When the process is already
+/// ending, the invocation is answered here with the cause instead, and this thread waits for
+/// the end: the handler must not run for an invocation that has its answer.)
 pub(crate) fn begin(invocation: &Invocation) {
     with_this_slot(|slot| {
-        *lock(&slot.state) = State::Running {
-            invocation: invocation.clone(),
-            stream: None,
+        let mut state = lock(&slot.state);
+        let Some(cause) = CLOSING.get() else {
+            *state = State::Running {
+                invocation: invocation.clone(),
+                stream: None,
+            };
+            return;
+        };
+        *state = State::Answering; // the hook waits for this post
+        drop(state);
+        slot.answerer.abandon(invocation, cause);
+        *lock(&slot.state) = State::Idle;
+        loop {
+            thread::park(); // until the abort ends the process
         }
     });
 }
 
-/// The running invocation's response stream has begun: from now on it is the one that can
-/// end the invocation (with error trailers).
-pub(crate) fn stream_begun(stream: Weak<dyn Abandon>) {
+/// The running invocation has a response stream: from now on the stream is what ends the
+/// invocation (with error trailers once it has sent bytes; otherwise it declines and the slot's
+/// client posts the error).
+pub(crate) fn stream_attached(stream: Weak<dyn Abandon>) {
     with_this_slot(|slot| {
         if let State::Running {
             stream: slot_stream,
@@ -149,6 +171,7 @@ pub(crate) fn with_request_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
 /// process ends. This thread's with `own` (the panic), every other slot's with `others` (the
 /// cause); a slot that is posting its answer already is given time to finish it.
 pub(crate) fn abandon_all(own: &Error, others: &Error) {
+    let _ = CLOSING.set(Error::new(others.error_type(), others.message()));
     let this = THIS_THREAD
         .try_with(|this| this.try_borrow().ok().and_then(|slot| slot.clone()))
         .ok()

@@ -7,11 +7,13 @@
 
 use std::fmt;
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
+use crate::context::epoch_ms;
 use crate::inflight;
+use crate::protocol::env;
 use crate::runtime_line::{self, runtime_line};
 
 /// The `logger` field of the runtime's own lines.
@@ -86,7 +88,7 @@ impl Settings {
     /// that tests never touch the process environment). Case does not matter.
     fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Settings {
         let mut problems = Vec::new();
-        let format = var("AWS_LAMBDA_LOG_FORMAT").unwrap_or_default();
+        let format = var(env::LOG_FORMAT).unwrap_or_default();
         let json = match format.trim().to_ascii_uppercase().as_str() {
             "JSON" => true,
             "" | "TEXT" => false,
@@ -97,7 +99,7 @@ impl Settings {
                 false
             }
         };
-        let level_name = var("AWS_LAMBDA_LOG_LEVEL").unwrap_or_default();
+        let level_name = var(env::LOG_LEVEL).unwrap_or_default();
         let level = match level_name.trim().to_ascii_uppercase().as_str() {
             "TRACE" => LevelFilter::Trace,
             "DEBUG" => LevelFilter::Debug,
@@ -197,10 +199,7 @@ fn text_line(timestamp: &str, level: Level, target: &str, message: fmt::Argument
 }
 
 fn now_rfc3339() -> String {
-    let epoch_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64);
-    rfc3339_utc(epoch_ms)
+    rfc3339_utc(epoch_ms(SystemTime::now()))
 }
 
 /// RFC 3339 in UTC with milliseconds, `2026-11-27T21:13:50.123Z`, for `epoch_ms` milliseconds

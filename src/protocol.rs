@@ -7,6 +7,12 @@ use std::time::Duration;
 /// The API version every Runtime API path starts with.
 pub const VERSION: &str = "2018-06-01";
 
+/// The value of [`header::RESPONSE_MODE`] that makes a response post streamed.
+pub const STREAMING: &str = "streaming";
+
+/// The Extensions API's version (it sits beside the Runtime API, on the same address).
+pub const EXTENSIONS_VERSION: &str = "2020-01-01";
+
 /// Paths under `http://$AWS_LAMBDA_RUNTIME_API/2018-06-01`.
 pub mod path {
     /// `GET`: blocks until there is an event.
@@ -24,6 +30,10 @@ pub mod path {
     pub const RESTORE_NEXT: &str = "/runtime/restore/next";
     /// `POST`, SnapStart only: an after-restore hook failed.
     pub const RESTORE_ERROR: &str = "/runtime/restore/error";
+    /// Extensions API (under `/2020-01-01`), `POST`: register an extension.
+    pub const EXTENSION_REGISTER: &str = "/extension/register";
+    /// Extensions API (under `/2020-01-01`), `GET`: wait for the extension's next event.
+    pub const EXTENSION_NEXT: &str = "/extension/event/next";
 }
 
 /// Header names, as the Runtime API spells them (HTTP header names are case-insensitive).
@@ -48,8 +58,14 @@ pub mod header {
     pub const ERROR_TYPE: &str = "Lambda-Runtime-Function-Error-Type";
     /// Streamed responses (trailer): the error JSON, base64-encoded.
     pub const ERROR_BODY: &str = "Lambda-Runtime-Function-Error-Body";
-    /// Streamed responses: `streaming`.
+    /// Streamed responses: [`STREAMING`](super::STREAMING).
     pub const RESPONSE_MODE: &str = "Lambda-Runtime-Function-Response-Mode";
+    /// Every post with a body.
+    pub const CONTENT_TYPE: &str = "Content-Type";
+    /// Extensions API, `register`: the extension's name.
+    pub const EXTENSION_NAME: &str = "Lambda-Extension-Name";
+    /// Extensions API: the answer to `register`, and who is asking on every later call.
+    pub const EXTENSION_IDENTIFIER: &str = "Lambda-Extension-Identifier";
     /// Error posts: the X-Ray cause JSON (left out when larger than
     /// [`MAX_XRAY_CAUSE_BYTES`](super::MAX_XRAY_CAUSE_BYTES)).
     pub const XRAY_ERROR_CAUSE: &str = "Lambda-Runtime-Function-XRay-Error-Cause";
@@ -95,6 +111,24 @@ pub mod error_type {
 
 /// Environment variables the runtime reads or writes.
 pub mod env {
+    /// `Config::function_name`.
+    pub const FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+    /// `Config::function_version`.
+    pub const FUNCTION_VERSION: &str = "AWS_LAMBDA_FUNCTION_VERSION";
+    /// `Config::memory_size_mb`.
+    pub const FUNCTION_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+    /// `Config::log_group_name`.
+    pub const LOG_GROUP_NAME: &str = "AWS_LAMBDA_LOG_GROUP_NAME";
+    /// `Config::log_stream_name`.
+    pub const LOG_STREAM_NAME: &str = "AWS_LAMBDA_LOG_STREAM_NAME";
+    /// `Config::region`.
+    pub const REGION: &str = "AWS_REGION";
+    /// `Config::handler`: the function's Handler setting.
+    pub const HANDLER: &str = "_HANDLER";
+    /// `Text` or `JSON` (read by `logger::init`).
+    pub const LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
+    /// The application log level of the JSON format (read by `logger::init`).
+    pub const LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
     /// The Runtime API's address, `host:port`.
     pub const RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
     /// Lambda Managed Instances: how many invocations one environment may serve at once.

@@ -1,14 +1,13 @@
 //! The entry points: read the environment once, then serve (or, without a Runtime API, run
 //! the handler once on a local event).
 
-use std::process::exit;
 use std::sync::Arc;
 
 use crate::api::endpoint_from_env;
 use crate::context::Config;
 use crate::error::Result;
 use crate::local;
-use crate::runtime_line::runtime_line;
+use crate::runtime_line::{exit_with, runtime_line};
 use crate::serve::{self, Serve};
 
 /// Serves invocations with `handler` until Lambda freezes or ends the process.
@@ -51,6 +50,5 @@ where
         local::invoke_once(config, init)
     };
     let Err(failure) = serve::start(&endpoint, config, init);
-    runtime_line!(Error, "{failure}; exiting");
-    exit(1)
+    exit_with(&failure)
 }

@@ -35,6 +35,13 @@ pub(crate) fn write(level: Level, message: fmt::Arguments<'_>) {
     }
 }
 
+/// The runtime's last words: `failure; exiting` on stderr, then exit code 1, so that Lambda
+/// starts a fresh environment (the only cure for a broken Runtime API or a failed init).
+pub(crate) fn exit_with(failure: &dyn fmt::Display) -> ! {
+    write(Level::Error, format_args!("{failure}; exiting"));
+    std::process::exit(1)
+}
+
 /// `runtime_line!(Warn, "format {args}")`: [`write`] with `format_args!`, so that each call
 /// site stays one line.
 macro_rules! runtime_line {

@@ -114,7 +114,7 @@ impl ResponseStream {
             content_type: content_type::STREAM,
         })));
         let weak = Arc::downgrade(&shared);
-        inflight::stream_begun(weak);
+        inflight::stream_attached(weak);
         ResponseStream {
             shared: Some(shared),
         }

@@ -69,10 +69,7 @@ fn four_slots_poll_at_once_and_every_invocation_gets_one_answer() {
     assert_eq!(api.connections(), 4);
     // Only the example's own "sleeping" lines: no line of the runtime's.
     let stderr = child.stderr();
-    assert!(
-        stderr.lines().all(|line| line.ends_with(" ms")),
-        "{stderr}"
-    );
+    assert!(stderr.lines().all(|line| line.ends_with(" ms")), "{stderr}");
 }
 
 #[test]

@@ -413,9 +413,15 @@ fn render(prefix: &str, bytes: &[u8]) -> String {
     text
 }
 
-/// Shown as Lambda's own port, so that the doc does not change from run to run.
+/// Shown as Lambda's own port, so that the doc does not change from run to run; and the
+/// working directory in an X-Ray cause as Lambda's own (`/var/task`), so that it does not
+/// change from checkout to checkout.
 fn mask_port(text: &str, addr: &str) -> String {
-    text.replace(addr, "127.0.0.1:9001")
+    let cwd = std::env::current_dir().expect("the test's working directory");
+    text.replace(addr, "127.0.0.1:9001").replace(
+        &format!("\"working_directory\":\"{}\"", cwd.display()),
+        "\"working_directory\":\"/var/task\"",
+    )
 }
 
 /// A deadline fixed by the test (2030-01-01T00:00:00Z), so nothing in the transcript varies
