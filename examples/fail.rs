@@ -8,7 +8,9 @@
 //! - `context`: replies with the invocation's context and `_X_AMZN_TRACE_ID` as JSON
 //! - anything else: echoed back.
 //!
-//! With `FAIL_INIT=1` in the environment, initialisation fails (posted to `/runtime/init/error`).
+//! With `FAIL_INIT=1` in the environment, initialisation fails (posted to `/runtime/init/error`);
+//! with `FAIL_RESTORE=1` under SnapStart (`AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`), the
+//! after-restore hook fails (posted to `/runtime/restore/error`).
 
 use lambda_loop::runtime::protocol::MAX_RESPONSE_BYTES;
 use lambda_loop::{Context, Error, Result};
@@ -59,6 +61,15 @@ fn main() {
                 "InitError",
                 "FAIL_INIT=1 asked initialisation to fail",
             ));
+        }
+        if std::env::var_os("FAIL_RESTORE").is_some_and(|value| value == "1") {
+            // Runs only under SnapStart (AWS_LAMBDA_INITIALIZATION_TYPE=snap-start).
+            lambda_loop::runtime::after_restore(|| {
+                Err(Error::new(
+                    "RestoreError",
+                    "FAIL_RESTORE=1 asked the after-restore hook to fail",
+                ))
+            });
         }
         Ok(handle)
     })

@@ -443,6 +443,17 @@ fn capture(
     extra: &[(&str, &str)],
     script: impl FnOnce(&FakeApi),
 ) -> (Vec<(Direction, Vec<u8>)>, String, String) {
+    let (mut connections, addr, stderr) = capture_connections(extra, script, 1);
+    (connections.remove(0), addr, stderr)
+}
+
+/// [`capture`] of a run that opens `expected` connections (SnapStart opens a second one after
+/// `restore/next`): the messages of each.
+fn capture_connections(
+    extra: &[(&str, &str)],
+    script: impl FnOnce(&FakeApi),
+    expected: usize,
+) -> (Vec<Vec<(Direction, Vec<u8>)>>, String, String) {
     let api = FakeApi::start();
     script(&api);
     api.finish();
@@ -462,11 +473,12 @@ fn capture(
     relay.wait_until_closed();
     assert_eq!(
         relay.connections(),
-        1,
-        "the runtime should use one kept-alive connection"
+        expected,
+        "the runtime should use one kept-alive connection (a new one after restore/next)"
     );
     let stderr = child.stderr();
-    (relay.messages(0), relay.addr.clone(), stderr)
+    let connections = (0..expected).map(|c| relay.messages(c)).collect();
+    (connections, relay.addr.clone(), stderr)
 }
 
 /// The `fail` example of the current source: `cargo test --test walkthrough` alone does not
@@ -536,6 +548,38 @@ fn transcripts() -> BTreeMap<String, String> {
     }
     let (init, init_addr, init_stderr) = capture(&[("FAIL_INIT", "1")], |_| {});
     assert_eq!(init.len(), 2, "one init/error post and its answer");
+    let snap_start = ("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start");
+    let (restored, restored_addr, _) = capture_connections(
+        &[snap_start],
+        |api| {
+            api.push_event(
+                event(
+                    "e4c0a7f5-6d70-4182-bd9e-0f1a2b3c4d5e",
+                    r#"{"restored":true}"#,
+                )
+                .header(
+                    "Lambda-Runtime-Invocation-Id",
+                    "7f3c2a1e-0b9d-4e8f-a6c5-d4e3f2a1b0c9",
+                ),
+            );
+        },
+        2,
+    );
+    assert_eq!(
+        restored[0].len(),
+        2,
+        "restore/next and its answer, then the connection is dropped"
+    );
+    assert_eq!(restored[1].len(), 6, "next, response, next (500)");
+    let (failed, failed_addr, _) =
+        capture_connections(&[snap_start, ("FAIL_RESTORE", "1")], |_| {}, 2);
+    assert_eq!(failed[1].len(), 2, "one restore/error post and its answer");
+    let pair = |messages: &[(Direction, Vec<u8>)], at: usize, addr: &str| {
+        mask_port(
+            &(render("> ", &messages[at].1) + &render("< ", &messages[at + 1].1)),
+            addr,
+        )
+    };
     BTreeMap::from([
         ("next".into(), exchange(0)),
         ("response".into(), exchange(2)),
@@ -550,6 +594,12 @@ fn transcripts() -> BTreeMap<String, String> {
                 &init_addr,
             ),
         ),
+        ("restore-next".into(), pair(&restored[0], 0, &restored_addr)),
+        (
+            "response-invocation-id".into(),
+            pair(&restored[1], 2, &restored_addr),
+        ),
+        ("restore-error".into(), pair(&failed[1], 0, &failed_addr)),
         ("stderr-serve".into(), mask_port(&serve_stderr, &serve_addr)),
         ("stderr-init".into(), mask_port(&init_stderr, &init_addr)),
     ])
