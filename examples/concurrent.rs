@@ -1,5 +1,6 @@
 //! A handler for Lambda Managed Instances: with `AWS_LAMBDA_MAX_CONCURRENCY=N`, N threads
-//! serve N invocations at once, sharing this one `Fn + Sync` handler.
+//! serve N invocations at once, each running its own clone of this handler (the closure
+//! borrows the counter they share).
 //!
 //! The event is JSON: `{"sleep_ms": 200}` waits that long first (as a call to a slow service
 //! would; `sleepMs` works too), `"panic"` (the JSON string, or the bare word) or

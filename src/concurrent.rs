@@ -2,8 +2,8 @@
 //! Runtime API accepts N concurrent `next` calls, and a [`concurrent`] handler is served by N
 //! OS threads ("slots"), each running the one loop ([`serve`](crate::runtime::serve)) on its own connection.
 //!
-//! No executor and no shared queue: N independent loops over one shared handler, except that
-//! `_X_AMZN_TRACE_ID` is left alone (one process-wide variable would race between slots; each
+//! No executor and no shared queue: N independent loops, each over its own clone of the
+//! handler, except that `_X_AMZN_TRACE_ID` is left alone (one process-wide variable would race between slots; each
 //! handler finds its trace id in its [`Context`]). The main thread only waits: the first slot
 //! that meets a fatal Runtime API failure ends the process, with one line on stderr.
 
@@ -24,7 +24,7 @@ use crate::serve::{self, Serve, SetsTraceEnv};
 /// handler touches become resident.
 const SLOT_STACK_BYTES: usize = 8 * 1024 * 1024;
 
-/// A handler shared by every slot, made by [`concurrent`].
+/// A handler served by several slots at once, made by [`concurrent`].
 pub struct Concurrent<H> {
     handler: H,
 }
@@ -32,9 +32,12 @@ pub struct Concurrent<H> {
 /// Serves up to `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once, each on its own OS thread
 /// with its own connection to the Runtime API.
 ///
-/// The handler is shared by every slot, so it is `Fn + Sync` (any kind: raw, [`json`](crate::json),
-/// [`streaming`](crate::streaming), [`streaming_json`](crate::streaming_json)): state it keeps
-/// across invocations needs atomics or a `Mutex`, exactly as with any threaded server.
+/// Each slot runs its own clone of the handler (any kind: raw, [`json`](crate::json),
+/// [`streaming`](crate::streaming), [`streaming_json`](crate::streaming_json)), so it is
+/// `Clone + Send`: what a clone owns is that slot's own (a buffer, a connection), and what the
+/// slots share lives behind a reference or an `Arc`, with atomics or a `Mutex` for what
+/// changes, exactly as with any threaded server. A closure that borrows shared state is
+/// `Clone` already.
 ///
 /// ```no_run
 /// use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,21 +63,19 @@ pub struct Concurrent<H> {
 ///   exit code 1 and one line on stderr.
 pub fn concurrent<H>(handler: H) -> Concurrent<H>
 where
-    H: Sync,
-    for<'a> &'a H: Handler,
+    H: Handler + Clone + Send,
 {
     Concurrent { handler }
 }
 
 impl<H> Serve for Concurrent<H>
 where
-    H: Sync,
-    for<'a> &'a H: Handler,
+    H: Handler + Clone + Send,
 {
     fn serve(self, client: &Client, config: &Arc<Config>) -> Result<Infallible, RuntimeError> {
         let slots = config.max_concurrency;
         if slots == 1 {
-            return serve::serve(client, config, SetsTraceEnv::new(&self.handler));
+            return serve::serve(client, config, SetsTraceEnv::new(self.handler));
         }
         let handler = &self.handler;
         thread::scope(|scope| {
@@ -82,6 +83,7 @@ where
             for slot in 1..=slots {
                 // A client (and a connection) of its own: the slots never wait for each other.
                 let client = client.with_own_connection();
+                let handler = handler.clone();
                 let failures = failures.clone();
                 let started = thread::Builder::new()
                     .name(format!("lambda-slot-{slot}"))
@@ -111,6 +113,6 @@ where
     }
 
     fn invoke_once(self, event: &[u8], context: Context) -> Result<Vec<u8>> {
-        serve::invoke_once(&self.handler, event, context)
+        serve::invoke_once(self.handler, event, context)
     }
 }

@@ -9,7 +9,7 @@
 //! | `fn(T, Context, &mut ResponseStream) -> Result<()>` | [`streaming_json`]`(f)` | streamed |
 //!
 //! Each of them serves one invocation at a time (`FnMut`: it may keep state), or, wrapped in
-//! [`concurrent`](crate::concurrent), several at once (`Fn + Sync`: shared).
+//! [`concurrent`](crate::concurrent), several at once (each slot runs its own clone).
 
 use std::any::type_name;
 use std::marker::PhantomData;
@@ -61,6 +61,19 @@ pub struct Json<F, T> {
     event: PhantomData<fn(T)>,
 }
 
+impl<F: Clone, T> Clone for Json<F, T> {
+    fn clone(&self) -> Self {
+        json_of(self.handler.clone())
+    }
+}
+
+fn json_of<F, T>(handler: F) -> Json<F, T> {
+    Json {
+        handler,
+        event: PhantomData,
+    }
+}
+
 /// Turns a typed handler into one the loop serves: the event is parsed as `T`, the reply
 /// serialized from `U`.
 ///
@@ -85,10 +98,7 @@ where
     U: Serialize,
     F: FnMut(T, Context) -> Result<U>,
 {
-    Json {
-        handler,
-        event: PhantomData,
-    }
+    json_of(handler)
 }
 
 impl<F, T> Json<F, T> {
@@ -115,19 +125,8 @@ where
     }
 }
 
-/// Shared by the slots of [`concurrent`](crate::concurrent).
-impl<F, T, U> Handler for &Json<F, T>
-where
-    T: DeserializeOwned,
-    U: Serialize,
-    F: Fn(T, Context) -> Result<U>,
-{
-    fn call(&mut self, event: &[u8], context: Context, _: &mut ResponseStream) -> Result<Vec<u8>> {
-        serialize_reply(&(self.handler)(parse_event(event)?, context)?)
-    }
-}
-
 /// A streaming handler made by [`streaming`].
+#[derive(Clone)]
 pub struct Streaming<F> {
     handler: F,
 }
@@ -174,27 +173,19 @@ where
     }
 }
 
-/// Shared by the slots of [`concurrent`](crate::concurrent).
-impl<F> Handler for &Streaming<F>
-where
-    F: Fn(&[u8], Context, &mut ResponseStream) -> Result<()>,
-{
-    const STREAMS: bool = true;
-
-    fn call(
-        &mut self,
-        event: &[u8],
-        context: Context,
-        out: &mut ResponseStream,
-    ) -> Result<Vec<u8>> {
-        (self.handler)(event, context, out).map(|()| Vec::new())
-    }
-}
-
 /// A streaming handler of typed JSON events, made by [`streaming_json`].
 pub struct StreamingJson<F, T> {
     handler: F,
     event: PhantomData<fn(T)>,
+}
+
+impl<F: Clone, T> Clone for StreamingJson<F, T> {
+    fn clone(&self) -> Self {
+        StreamingJson {
+            handler: self.handler.clone(),
+            event: PhantomData,
+        }
+    }
 }
 
 /// [`streaming`] for a typed event: the event is parsed as `T` (or the invocation gets a
@@ -228,24 +219,6 @@ impl<F, T> Handler for StreamingJson<F, T>
 where
     T: DeserializeOwned,
     F: FnMut(T, Context, &mut ResponseStream) -> Result<()>,
-{
-    const STREAMS: bool = true;
-
-    fn call(
-        &mut self,
-        event: &[u8],
-        context: Context,
-        out: &mut ResponseStream,
-    ) -> Result<Vec<u8>> {
-        (self.handler)(parse_event(event)?, context, out).map(|()| Vec::new())
-    }
-}
-
-/// Shared by the slots of [`concurrent`](crate::concurrent).
-impl<F, T> Handler for &StreamingJson<F, T>
-where
-    T: DeserializeOwned,
-    F: Fn(T, Context, &mut ResponseStream) -> Result<()>,
 {
     const STREAMS: bool = true;
 

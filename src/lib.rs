@@ -175,8 +175,8 @@
 //! On Lambda Managed Instances one execution environment serves up to
 //! `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once. A handler wrapped in [`concurrent`] is
 //! then served by that many OS threads, each running the same blocking loop on its own
-//! connection; there is no executor and no shared queue. The handler is shared, so it is
-//! `Fn + Sync`:
+//! connection; there is no executor and no shared queue. Each slot runs its own clone of the
+//! handler (`Clone + Send`); what the slots share lives behind a reference or an `Arc`:
 //!
 //! ```no_run
 //! use std::sync::Mutex;
@@ -191,7 +191,7 @@
 //! }))
 //! ```
 //!
-//! | | `run(handler)` (`FnMut`) | `run(concurrent(handler))` (`Fn + Sync`) |
+//! | | `run(handler)` (`FnMut`) | `run(concurrent(handler))` (`Clone + Send`) |
 //! |---|---|---|
 //! | variable unset or `1` | one loop | the same one loop |
 //! | `N > 1` | one loop, and one stderr line saying so | N threads, N connections |

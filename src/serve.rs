@@ -42,6 +42,7 @@ pub fn serve<H: Handler>(
     config: &Arc<Config>,
     mut handler: H,
 ) -> Result<Infallible, RuntimeError> {
+    panic::install_hook();
     let _slot = inflight::register(Arc::new(client.clone()));
     loop {
         // 1. The next event: blocks until Lambda has one.
