@@ -25,8 +25,6 @@ enum Outcome {
     FirstFails(&'static str),
     /// The loop stops with the Runtime API's status; nothing (more) is answered.
     Stops(u16),
-    /// The loop stops without an answer to `next` it could trust (a protocol failure).
-    StopsBroken,
     /// Initialisation fails; `reported`: whether the init error post reached the API.
     InitFails { reported: bool },
 }
@@ -143,7 +141,6 @@ fn run_case(step: Step, fault: Fault, expected: Outcome) {
                 "{label}: answered after a fatal failure"
             );
         }
-        StopsBroken => panic!("{label}: StopsBroken is for malformed events"),
         InitFails { .. } => panic!("{label}: InitFails is for the init step"),
     }
 }
