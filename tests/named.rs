@@ -34,7 +34,9 @@ fn greet(greeting: Greeting, _ctx: Context) -> Result<Reply> {
 static TABLE: [(&str, HandlerFn); 3] = [
     ("upper", upper),
     ("reverse", reverse),
-    ("greet", |event, ctx| lambda_loop::json(greet).handle(event, ctx)),
+    ("greet", |event, ctx| {
+        lambda_loop::json(greet).handle(event, ctx)
+    }),
 ];
 
 /// The handler `named` picks for `_HANDLER=handler`.
