@@ -17,7 +17,7 @@ use crate::context::{Config, Context};
 use crate::error::{Result, RuntimeError};
 use crate::handler::Handler;
 use crate::runtime_line::exit_with;
-use crate::serve::{self, Serve, SetsTraceEnv};
+use crate::serve::{self, Serve};
 
 /// Stack of each slot thread: 8 MiB, the main thread's usual limit, so that a handler (deep
 /// recursion, deeply nested JSON) behaves the same in one loop and in N. Only the pages a
@@ -75,7 +75,7 @@ where
     fn serve(self, client: &Client, config: &Arc<Config>) -> Result<Infallible, RuntimeError> {
         let slots = config.max_concurrency;
         if slots == 1 {
-            return serve::serve(client, config, SetsTraceEnv::new(self.handler));
+            return serve::serve_one_at_a_time(client, config, self.handler);
         }
         let handler = &self.handler;
         thread::scope(|scope| {

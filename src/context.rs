@@ -43,6 +43,10 @@ pub struct Config {
     /// What was wrong with the environment (a value that could not be used, and what was used
     /// instead), one sentence each; the runtime prints them at start.
     pub problems: Vec<String>,
+    /// True for [`Config::from_env`]: the process environment is the function's, so the single
+    /// loop may write `_X_AMZN_TRACE_ID` into it. A configuration built by the caller (a test,
+    /// a custom `main`) never has the environment written.
+    pub(crate) from_env: bool,
 }
 
 impl Config {
@@ -75,12 +79,16 @@ impl Config {
             max_concurrency,
             initialization_type: text(env::INITIALIZATION_TYPE),
             problems,
+            from_env: false,
         }
     }
 
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Config {
-        Config::from_lookup(|name| std::env::var(name).ok())
+        Config {
+            from_env: true,
+            ..Config::from_lookup(|name| std::env::var(name).ok())
+        }
     }
 }
 

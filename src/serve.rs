@@ -103,14 +103,15 @@ pub trait Serve: Sized {
     fn invoke_once(self, event: &[u8], context: Context) -> Result<Vec<u8>>;
 }
 
-/// One invocation at a time, on this thread; `_X_AMZN_TRACE_ID` is set per invocation.
+/// One invocation at a time, on this thread; `_X_AMZN_TRACE_ID` is set per invocation when
+/// the configuration was read from the process environment.
 impl<H: Handler> Serve for H {
     fn serve(self, client: &Client, config: &Arc<Config>) -> Result<Infallible, RuntimeError> {
         if config.max_concurrency > 1 {
             let slots = config.max_concurrency;
             runtime_line!(Warn, "{}={slots}, but this handler is served one invocation at a time; wrap it in lambda_loop::concurrent to serve {slots} at once", env::MAX_CONCURRENCY);
         }
-        serve(client, config, SetsTraceEnv::new(self))
+        serve_one_at_a_time(client, config, self)
     }
 
     fn invoke_once(self, event: &[u8], context: Context) -> Result<Vec<u8>> {
@@ -148,10 +149,23 @@ where
     }
 }
 
+/// The single loop: with `_X_AMZN_TRACE_ID` written per invocation when the process
+/// environment is the function's ([`Config::from_env`]), never for a caller's configuration.
+pub(crate) fn serve_one_at_a_time<H: Handler>(
+    client: &Client,
+    config: &Arc<Config>,
+    handler: H,
+) -> Result<Infallible, RuntimeError> {
+    match config.from_env {
+        true => serve(client, config, SetsTraceEnv::new(handler)),
+        false => serve(client, config, handler),
+    }
+}
+
 /// Puts each invocation's trace id into `_X_AMZN_TRACE_ID` for X-Ray SDKs, and removes a
 /// previous one when the invocation has none. Given to the single loop only: one process-wide
 /// variable cannot serve concurrent invocations.
-pub(crate) struct SetsTraceEnv<H> {
+struct SetsTraceEnv<H> {
     handler: H,
     /// Whether the variable may hold a value (one inherited at start counts): removing it is a
     /// scan of the environment, paid only when there is something to remove.
@@ -159,7 +173,7 @@ pub(crate) struct SetsTraceEnv<H> {
 }
 
 impl<H> SetsTraceEnv<H> {
-    pub(crate) fn new(handler: H) -> SetsTraceEnv<H> {
+    fn new(handler: H) -> SetsTraceEnv<H> {
         SetsTraceEnv {
             handler,
             maybe_set: true,

@@ -1,18 +1,73 @@
-//! Thread-per-slot concurrency (`AWS_LAMBDA_MAX_CONCURRENCY`) against the fake Runtime API,
-//! with the `concurrent` example binary. Overlap is counted (concurrent `next` calls the fake
-//! saw waiting at once), never timed.
+//! Thread-per-slot concurrency against the fake Runtime API. Overlap is counted (concurrent
+//! `next` calls the fake saw waiting at once), never timed.
+//!
+//! In-process, N loops (`runtime::serve`, each with a `Client` of its own) each run a clone of
+//! one handler, the way the slots of `concurrent` do: `concurrent` itself, with more than one slot, ends the
+//! process when a slot fails, so it is run as the `concurrent` example binary, which also shows
+//! what the environment decides (`AWS_LAMBDA_MAX_CONCURRENCY`, `_X_AMZN_TRACE_ID`).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 mod support;
+use lambda_loop::runtime::{Handler, Json};
+use lambda_loop::{Context, Result};
 use support::*;
+
+#[derive(serde::Deserialize)]
+struct Work {
+    #[serde(default, rename = "sleepMs")]
+    sleep_ms: u64,
+    #[serde(default)]
+    panic: bool,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Done {
+    request_id: String,
+    trace_id: Option<String>,
+    served: u64,
+}
+
+fn work(work: Work, ctx: Context) -> Result<Done> {
+    static SERVED: AtomicU64 = AtomicU64::new(0);
+    std::thread::sleep(Duration::from_millis(work.sleep_ms));
+    if work.panic {
+        panic!("asked to panic in one loop");
+    }
+    Ok(Done {
+        request_id: ctx.request_id,
+        trace_id: ctx.xray_trace_id,
+        served: SERVED.fetch_add(1, Ordering::Relaxed) + 1,
+    })
+}
+
+type WorkFn = fn(Work, Context) -> Result<Done>;
+
+/// A typed handler for every loop, as `concurrent` gives each of its slots a clone of it.
+fn shared_handler() -> Json<WorkFn, Work> {
+    lambda_loop::json(work as WorkFn)
+}
+
+/// `loops` loops serving clones of `handler` against `api`, each on its own thread and
+/// connection.
+fn serve_loops<H>(api: &FakeApi, loops: usize, handler: H) -> Vec<Served>
+where
+    H: Handler + Clone + Send + 'static,
+{
+    (0..loops)
+        .map(|_| serve_in_thread(api, handler.clone()))
+        .collect()
+}
 
 fn trace(i: usize) -> String {
     format!("Root=1-5bef4de7-{i:024x};Sampled=1")
 }
 
 #[test]
-fn four_slots_poll_at_once_and_every_invocation_gets_one_answer() {
+fn process_four_slots_poll_at_once_and_every_invocation_gets_one_answer() {
     let api = FakeApi::start();
     let child = spawn_example("concurrent", &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")]);
     // No event yet: four slots must all be waiting on `next` at the same time.
@@ -73,30 +128,91 @@ fn four_slots_poll_at_once_and_every_invocation_gets_one_answer() {
 }
 
 #[test]
-fn a_panic_in_one_slot_is_reported_and_that_slot_keeps_serving() {
+fn four_loops_poll_at_once_and_every_invocation_gets_one_answer() {
     let api = FakeApi::start();
-    let _child = spawn_example("concurrent", &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "2")]);
-    api.wait_for_waiting_next(2);
-    api.push_event(Event::new("boom", br#"{"panic":true}"#.to_vec()));
-    let answers = api.wait_for_answers(1);
-    assert_eq!(answers[0].path, "/2018-06-01/runtime/invocation/boom/error");
-    let error = answers[0].body_json();
-    assert_eq!(error["errorType"], "Runtime.Panic");
-    assert!(error["errorMessage"]
-        .as_str()
-        .unwrap()
-        .contains("the concurrent example was asked to panic"));
+    let loops = serve_loops(&api, 4, shared_handler());
+    // No event yet: four loops must all be waiting on `next` at the same time.
+    api.wait_for_waiting_next(4);
+    for i in 1..=8 {
+        api.push_event(
+            Event::new(&format!("id-{i}"), br#"{"sleepMs":200}"#.to_vec())
+                .header("Lambda-Runtime-Trace-Id", trace(i)),
+        );
+    }
+    let answers = loops[0].wait_for_answers(&api, 8);
+    assert_eq!(answers.len(), 8);
+    let mut answered: BTreeMap<String, usize> = BTreeMap::new();
+    for answer in &answers {
+        let id = answer
+            .path
+            .strip_prefix("/2018-06-01/runtime/invocation/")
+            .and_then(|rest| rest.strip_suffix("/response"))
+            .unwrap_or_else(|| panic!("not a response: {}", answer.path))
+            .to_owned();
+        let reply = answer.body_json();
+        assert_eq!(reply["requestId"], id.as_str(), "answered to the wrong id");
+        let i: usize = id.strip_prefix("id-").unwrap().parse().unwrap();
+        assert_eq!(
+            reply["traceId"],
+            trace(i),
+            "the trace id of another invocation"
+        );
+        *answered.entry(id).or_default() += 1;
+    }
+    assert_eq!(answered.len(), 8, "{answered:?}");
+    assert!(answered.values().all(|&count| count == 1), "{answered:?}");
 
-    // Both slots wait on `next` again: the one that panicked is still serving.
-    api.wait_for_waiting_next(2);
-    api.push_event(Event::new("a", b"{}".to_vec()));
-    api.push_event(Event::new("b", b"{}".to_vec()));
-    let answers = api.wait_for_answers(3);
-    assert!(answers[1..].iter().all(|a| a.path.ends_with("/response")));
+    // All four are back at `next`, each on its own kept-alive connection.
+    api.wait_for_waiting_next(4);
+    assert_eq!(api.most_waiting_next(), 4);
+    assert_eq!(api.connections(), 4);
+    api.finish();
+    for served in loops {
+        assert_next_500(&served.join());
+    }
 }
 
 #[test]
-fn a_500_on_next_in_any_slot_ends_the_process_with_one_line() {
+fn a_panic_in_one_loop_is_reported_and_that_loop_keeps_serving() {
+    let api = FakeApi::start();
+    let loops = serve_loops(&api, 2, shared_handler());
+    api.wait_for_waiting_next(2);
+    api.push_event(Event::new("boom", br#"{"panic":true}"#.to_vec()));
+    let answers = loops[0].wait_for_answers(&api, 1);
+    assert_eq!(answers[0].path, "/2018-06-01/runtime/invocation/boom/error");
+    let error = answers[0].body_json();
+    assert_eq!(error["errorType"], "Runtime.Panic");
+    let message = error["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("asked to panic in one loop") && message.contains("tests/concurrency.rs:"),
+        "{message}"
+    );
+
+    // Both loops wait on `next` again: the one that panicked is still serving.
+    api.wait_for_waiting_next(2);
+    api.push_event(Event::new("a", b"{}".to_vec()));
+    api.push_event(Event::new("b", b"{}".to_vec()));
+    let answers = loops[0].wait_for_answers(&api, 3);
+    assert!(answers[1..].iter().all(|a| a.path.ends_with("/response")));
+    api.finish();
+    for served in loops {
+        assert_next_500(&served.join());
+    }
+}
+
+#[test]
+fn process_a_panic_in_one_slot_is_reported_and_that_slot_keeps_serving() {
+    let api = FakeApi::start();
+    let _child = spawn_example("concurrent", &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "2")]);
+    api.wait_for_waiting_next(2);
+    api.push_event(Event::new("boom", b"panic".to_vec()));
+    let answers = api.wait_for_answers(1);
+    assert_eq!(answers[0].body_json()["errorType"], "Runtime.Panic");
+    api.wait_for_waiting_next(2);
+}
+
+#[test]
+fn process_a_500_on_next_in_any_slot_ends_the_process_with_one_line() {
     let api = FakeApi::start();
     let mut child = spawn_example("concurrent", &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "3")]);
     api.wait_for_waiting_next(3);
@@ -130,7 +246,7 @@ fn assert_single_loop(extra: &[(&str, &str)]) -> Running {
 }
 
 #[test]
-fn unset_or_one_is_exactly_the_single_loop() {
+fn process_unset_or_one_is_exactly_the_single_loop() {
     let child = assert_single_loop(&[]);
     assert_eq!(child.stderr(), "");
     let child = assert_single_loop(&[("AWS_LAMBDA_MAX_CONCURRENCY", "1")]);
@@ -138,7 +254,7 @@ fn unset_or_one_is_exactly_the_single_loop() {
 }
 
 #[test]
-fn an_invalid_value_says_so_once_and_serves_one_at_a_time() {
+fn process_an_invalid_value_says_so_once_and_serves_one_at_a_time() {
     for bad in ["0", "four", ""] {
         let child = assert_single_loop(&[("AWS_LAMBDA_MAX_CONCURRENCY", bad)]);
         let stderr = child.wait_for_stderr(
@@ -149,7 +265,7 @@ fn an_invalid_value_says_so_once_and_serves_one_at_a_time() {
 }
 
 #[test]
-fn plain_run_under_concurrency_serves_one_at_a_time_and_says_so_once() {
+fn process_plain_run_under_concurrency_serves_one_at_a_time_and_says_so_once() {
     let api = FakeApi::start();
     let child = spawn_example("echo", &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")]);
     for id in ["a", "b", "c"] {
@@ -166,7 +282,7 @@ fn plain_run_under_concurrency_serves_one_at_a_time_and_says_so_once() {
 }
 
 #[test]
-fn local_invoke_is_unchanged() {
+fn process_local_invoke_is_unchanged() {
     let mut child = spawn_with_env(
         &example("concurrent"),
         &[],

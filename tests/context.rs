@@ -1,8 +1,14 @@
-//! Every context field comes from its header; absent headers are None; the trace-id variable
-//! follows each invocation.
+//! Every context field comes from its header; absent headers are None (served in-process);
+//! the configuration comes from the environment and the trace-id variable follows each
+//! invocation (the `fail` example: the process environment is the point).
 
 mod support;
+use lambda_loop::{Context, Result};
 use support::*;
+
+fn describing(_event: &[u8], ctx: Context) -> Result<Vec<u8>> {
+    Ok(context_json(&ctx).to_string().into_bytes())
+}
 
 #[test]
 fn every_header_reaches_the_handler_and_absent_ones_are_none() {
@@ -38,8 +44,9 @@ fn every_header_reaches_the_handler_and_absent_ones_are_none() {
     api.push_event(
         Event::new("emulated", b"context".to_vec()).header("Lambda-Runtime-Deadline-Ms", "600000"),
     );
-    let _child = spawn_example("fail", &api, &[]);
-    let answers = api.wait_for_answers(3);
+    let served = serve_in_thread(&api, describing);
+    let answers = served.wait_for_answers(&api, 3);
+    served.finish(&api);
 
     let full = answers[0].body_json();
     assert_eq!(full["requestId"], "full");
@@ -54,7 +61,6 @@ fn every_header_reaches_the_handler_and_absent_ones_are_none() {
         full["xrayTraceId"],
         "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
     );
-    assert_eq!(full["traceEnv"], full["xrayTraceId"]);
     assert_eq!(full["clientContext"], "eyJjbGllbnQiOnt9fQ==");
     assert_eq!(
         full["identity"],
@@ -71,7 +77,7 @@ fn every_header_reaches_the_handler_and_absent_ones_are_none() {
 
     let bare = answers[1].body_json();
     assert_eq!(bare["requestId"], "bare");
-    assert_eq!(bare["deadlineMs"], 0);
+    assert!(bare["deadlineMs"].is_null(), "{bare}");
     assert_eq!(bare["remainingMs"], 0);
     for field in [
         "invokedFunctionArn",
@@ -83,12 +89,37 @@ fn every_header_reaches_the_handler_and_absent_ones_are_none() {
     ] {
         assert!(bare[field].is_null(), "{field} should be None: {bare}");
     }
-    assert!(
-        bare["traceEnv"].is_null(),
-        "_X_AMZN_TRACE_ID must be removed when an invocation has no trace id"
-    );
 
     let emulated = answers[2].body_json();
     assert_eq!(emulated["deadlineMs"], 600000);
     assert_eq!(emulated["remainingMs"], 0);
+}
+
+#[test]
+fn process_the_config_comes_from_the_environment_and_the_trace_variable_follows_each_invocation() {
+    let api = FakeApi::start();
+    let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    api.push_event(
+        Event::new("traced", b"context".to_vec()).header("Lambda-Runtime-Trace-Id", trace),
+    );
+    api.push_event(Event::new("untraced", b"context".to_vec()));
+    let _child = spawn_example("fail", &api, &[]);
+    let answers = api.wait_for_answers(2);
+
+    let traced = answers[0].body_json();
+    assert_eq!(traced["xrayTraceId"], trace);
+    assert_eq!(traced["traceEnv"], trace);
+    assert_eq!(traced["functionName"], "test-function");
+    assert_eq!(traced["functionVersion"], "$LATEST");
+    assert_eq!(traced["memorySizeMb"], 128);
+    assert_eq!(traced["logGroupName"], "/aws/lambda/test-function");
+    assert_eq!(traced["logStreamName"], "2026/11/27/[$LATEST]abc");
+    assert_eq!(traced["region"], "eu-west-1");
+
+    let untraced = answers[1].body_json();
+    assert!(untraced["xrayTraceId"].is_null(), "{untraced}");
+    assert!(
+        untraced["traceEnv"].is_null(),
+        "_X_AMZN_TRACE_ID must be removed when an invocation has no trace id"
+    );
 }

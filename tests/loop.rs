@@ -1,7 +1,14 @@
 //! The loop against the fake Runtime API: events in, responses out, one kept-alive connection.
+//! Served in-process (`runtime::serve` on a thread); the example binaries are run where the
+//! process is the point.
 
 mod support;
+use lambda_loop::{Context, Error, Result};
 use support::*;
+
+fn echo(event: &[u8], _ctx: Context) -> Result<Vec<u8>> {
+    Ok(event.to_vec())
+}
 
 #[test]
 fn echoes_empty_binary_and_large_events_over_one_connection() {
@@ -12,9 +19,9 @@ fn echoes_empty_binary_and_large_events_over_one_connection() {
     api.push_event(Event::new("binary", binary.clone()));
     api.push_event(Event::new("large", large.clone()));
     api.push_event(Event::new("chunked", large.clone()).chunked());
-    let mut child = spawn_example("echo", &api, &[]);
+    let served = serve_in_thread(&api, echo);
 
-    let answers = api.wait_for_answers(4);
+    let answers = served.wait_for_answers(&api, 4);
     let paths: Vec<&str> = answers.iter().map(|a| a.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -30,8 +37,7 @@ fn echoes_empty_binary_and_large_events_over_one_connection() {
     assert_eq!(answers[2].body, large);
     assert_eq!(answers[3].body, large);
 
-    api.finish();
-    assert!(!child.wait().success());
+    served.finish(&api);
     assert_eq!(
         api.connections(),
         1,
@@ -45,12 +51,26 @@ fn every_call_identifies_the_runtime_and_never_expects_100_continue() {
     let api = FakeApi::start();
     api.push_event(Event::new("ok", b"fine".to_vec()));
     api.push_event(Event::new("err", b"custom".to_vec()));
-    let _child = spawn_example("fail", &api, &[]);
-    api.wait_for_answers(2);
+    let served = serve_in_thread(&api, |event: &[u8], _ctx: Context| match event {
+        b"custom" => Err(Error::new("CustomError", "failed on purpose")),
+        other => Ok(other.to_vec()),
+    });
+    served.wait_for_answers(&api, 2);
+    served.finish(&api);
     let requests = api.requests();
-    assert!(
-        requests.len() >= 4,
-        "expected next, response, next, error: {requests:#?}"
+    let calls: Vec<(&str, &str)> = requests
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("GET", "/2018-06-01/runtime/invocation/next"),
+            ("POST", "/2018-06-01/runtime/invocation/ok/response"),
+            ("GET", "/2018-06-01/runtime/invocation/next"),
+            ("POST", "/2018-06-01/runtime/invocation/err/error"),
+            ("GET", "/2018-06-01/runtime/invocation/next"),
+        ]
     );
     for request in &requests {
         assert_eq!(
@@ -72,8 +92,17 @@ fn a_closure_keeps_its_state_across_invocations() {
     for id in ["a", "b", "c"] {
         api.push_event(Event::new(id, b"{}".to_vec()));
     }
-    let _child = spawn_example("stateful", &api, &[]);
-    let answers = api.wait_for_answers(3);
+    let mut invocations: u64 = 0;
+    let served = serve_in_thread(&api, move |_event: &[u8], ctx: Context| {
+        invocations += 1;
+        let reply = serde_json::json!({
+            "invocation": invocations,
+            "requestId": ctx.request_id,
+            "function": ctx.config.function_name,
+        });
+        Ok(reply.to_string().into_bytes())
+    });
+    let answers = served.wait_for_answers(&api, 3);
     let counts: Vec<u64> = answers
         .iter()
         .map(|a| a.body_json()["invocation"].as_u64().unwrap())
@@ -81,6 +110,7 @@ fn a_closure_keeps_its_state_across_invocations() {
     assert_eq!(counts, [1, 2, 3]);
     assert_eq!(answers[2].body_json()["requestId"], "c");
     assert_eq!(answers[2].body_json()["function"], "test-function");
+    served.finish(&api);
 }
 
 #[test]
@@ -89,16 +119,28 @@ fn an_endpoint_with_a_path_prefix_keeps_the_prefix() {
     api.push_event(Event::new("p", b"x".to_vec()));
     // The fake serves any prefix: what matters is the path the runtime asks for.
     let endpoint = format!("http://{}/.rt", api.addr());
-    let _child = spawn(
-        &example("echo"),
-        &api,
-        &[("AWS_LAMBDA_RUNTIME_API", &endpoint)],
-    );
-    api.wait_until("a next call", |requests| !requests.is_empty());
+    let served = serve_with(&api, &endpoint, test_config(), echo);
+    served.wait_for_answers(&api, 1);
+    served.finish(&api);
+    let paths: Vec<String> = api.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(
-        api.requests()[0].path,
-        "/.rt/2018-06-01/runtime/invocation/next"
+        paths,
+        [
+            "/.rt/2018-06-01/runtime/invocation/next",
+            "/.rt/2018-06-01/runtime/invocation/p/response",
+            "/.rt/2018-06-01/runtime/invocation/next",
+        ]
     );
+}
+
+#[derive(serde::Deserialize)]
+struct Greeting {
+    name: String,
+}
+
+#[derive(serde::Serialize)]
+struct Reply {
+    message: String,
 }
 
 #[test]
@@ -107,8 +149,15 @@ fn typed_json_handlers_answer_and_report_invalid_events() {
     api.push_event(Event::new("good", br#"{"name":"Ada"}"#.to_vec()));
     api.push_event(Event::new("bad", b"{not json".to_vec()));
     api.push_event(Event::new("again", br#"{"name":"Grace"}"#.to_vec()));
-    let _child = spawn_example("hello_json", &api, &[]);
-    let answers = api.wait_for_answers(3);
+    let served = serve_in_thread(
+        &api,
+        lambda_loop::json(|greeting: Greeting, _ctx| {
+            Ok(Reply {
+                message: format!("Hello, {}!", greeting.name),
+            })
+        }),
+    );
+    let answers = served.wait_for_answers(&api, 3);
 
     assert_eq!(
         answers[0].path,
@@ -124,7 +173,7 @@ fn typed_json_handlers_answer_and_report_invalid_events() {
     assert_eq!(error["errorType"], "Runtime.UnmarshalError");
     let message = error["errorMessage"].as_str().unwrap();
     assert!(
-        message.contains("hello_json::Greeting") && message.contains("line 1 column 2"),
+        message.contains("::Greeting") && message.contains("line 1 column 2"),
         "{message}"
     );
 
@@ -132,21 +181,68 @@ fn typed_json_handlers_answer_and_report_invalid_events() {
         answers[2].body_json(),
         serde_json::json!({"message": "Hello, Grace!"})
     );
+    served.finish(&api);
 }
 
 #[test]
-fn a_connection_the_api_closed_while_idle_is_replaced_quietly() {
+fn a_connection_the_api_closed_while_idle_is_replaced() {
     let api = FakeApi::start();
     api.push_event(Event::new("first", b"1".to_vec()).close_after_answer());
     api.push_event(Event::new("second", b"2".to_vec()).close_after_answer());
     api.push_event(Event::new("third", b"3".to_vec()));
-    let mut child = spawn_example("echo", &api, &[]);
-    let answers = api.wait_for_answers(3);
+    let served = serve_in_thread(&api, echo);
+    let answers = served.wait_for_answers(&api, 3);
     let bodies: Vec<&[u8]> = answers.iter().map(|a| a.body.as_slice()).collect();
     assert_eq!(bodies, [b"1", b"2", b"3"]);
+    served.finish(&api);
     assert_eq!(api.connections(), 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// The process: the example binaries, and what they write on stderr.
+
+/// Replacing a connection the API closed is quiet: the only stderr line is the exit line.
+#[test]
+fn process_replaces_a_closed_idle_connection_without_a_line() {
+    let api = FakeApi::start();
+    api.push_event(Event::new("first", b"1".to_vec()).close_after_answer());
+    api.push_event(Event::new("second", b"2".to_vec()));
+    let mut child = spawn_example("echo", &api, &[]);
+    api.wait_for_answers(2);
+    assert_eq!(api.connections(), 2);
     api.finish();
-    child.wait();
+    assert_eq!(child.wait().code(), Some(1));
     let stderr = child.stderr();
     assert_eq!(stderr.lines().count(), 1, "only the exit line: {stderr}");
+}
+
+/// The examples the README names serve as binaries: echo, stateful, hello_json.
+#[test]
+fn process_the_examples_serve() {
+    let api = FakeApi::start();
+    let binary: Vec<u8> = (0..=255u8).collect();
+    api.push_event(Event::new("bytes", binary.clone()));
+    let mut echo = spawn_example("echo", &api, &[]);
+    assert_eq!(api.wait_for_answers(1)[0].body, binary);
+    api.finish();
+    assert_eq!(echo.wait().code(), Some(1));
+
+    let api = FakeApi::start();
+    for id in ["a", "b"] {
+        api.push_event(Event::new(id, b"{}".to_vec()));
+    }
+    let _stateful = spawn_example("stateful", &api, &[]);
+    let answers = api.wait_for_answers(2);
+    assert_eq!(answers[1].body_json()["invocation"], 2);
+    assert_eq!(answers[1].body_json()["requestId"], "b");
+    assert_eq!(answers[1].body_json()["function"], "test-function");
+
+    let api = FakeApi::start();
+    api.push_event(Event::new("good", br#"{"name":"Ada"}"#.to_vec()));
+    api.push_event(Event::new("bad", b"{not json".to_vec()));
+    let _hello = spawn_example("hello_json", &api, &[]);
+    let answers = api.wait_for_answers(2);
+    assert_eq!(answers[0].body_json()["message"], "Hello, Ada!");
+    let message = answers[1].body_json()["errorMessage"].to_string();
+    assert!(message.contains("hello_json::Greeting"), "{message}");
 }

@@ -117,3 +117,30 @@ fn under_abort_with_concurrency_every_invocation_in_flight_is_answered() {
         );
     }
 }
+
+/// A custom loop of the public low layer (`runtime::serve` without `runtime::start`) reports
+/// a panic with its message and location, as the crate docs promise for unwind: `serve`
+/// installs the panic hook itself. (No other test of this file serves in-process, so nothing
+/// here installs the hook first.)
+#[test]
+fn under_unwind_a_custom_loop_reports_the_panic_message_and_location() {
+    use lambda_loop::runtime::{serve, Client};
+    let api = FakeApi::start();
+    api.push_event(Event::new("boom", b"panic".to_vec()));
+    let client = Client::new(&api.addr()).unwrap();
+    let config = std::sync::Arc::new(test_config());
+    let runtime = std::thread::spawn(move || {
+        let Err(failure) = serve(&client, &config, |_: &[u8], _: lambda_loop::Context| {
+            panic!("asked to panic in a custom loop")
+        });
+        failure
+    });
+    let answers = api.wait_for_answers(1);
+    api.finish();
+    assert_next_500(&runtime.join().unwrap());
+    let message = answers[0].body_json()["errorMessage"].to_string();
+    assert!(
+        message.contains("asked to panic in a custom loop") && message.contains("tests/panics.rs:"),
+        "{message}"
+    );
+}

@@ -1,8 +1,66 @@
-//! Response streaming against the fake Runtime API, with the `stream` example binary: the
-//! wire format, chunk boundaries, flat memory, errors and panics after the first byte.
+//! Response streaming against the fake Runtime API: the wire format, chunk boundaries, errors
+//! and panics after the first byte, served in-process with the `stream` example's handler
+//! (copied below); the `stream` binary where the process is the point: its peak memory, the
+//! `panic = "abort"` build, its stderr.
 
 mod support;
+use std::io::Write;
+
+use lambda_loop::runtime::RuntimeError;
+use lambda_loop::{Context, Error, ResponseStream, Result};
 use support::*;
+
+/// The `stream` example's handler: the event picks what is streamed.
+fn handle(event: &[u8], _ctx: Context, out: &mut ResponseStream) -> Result<()> {
+    let text = String::from_utf8_lossy(event);
+    let mut words = text.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some("lines"), Some(count)) => {
+            let count: u32 = count.parse()?;
+            for line in 1..=count {
+                writeln!(out, "line {line} of {count}")?;
+                out.flush()?;
+            }
+        }
+        (Some("mib"), Some(count)) => {
+            let mut left: u64 = count.parse::<u64>()? * 1024 * 1024;
+            let piece: Vec<u8> = (0..1004).map(|i| (i % 251) as u8).collect();
+            while left > 0 {
+                let n = piece.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                out.write_all(&piece[..n])?;
+                left -= n as u64;
+            }
+        }
+        (Some("http"), None) => {
+            out.start_http_response(
+                201,
+                &[("content-type", "text/plain"), ("x-stream", "yes")],
+                &["session=abc; HttpOnly"],
+            )?;
+            out.write_all(b"hello over HTTP\n")?;
+        }
+        (Some("fail-before"), None) => {
+            return Err(Error::new("NotStarted", "failed before the first byte"));
+        }
+        (Some("fail-after"), None) => {
+            writeln!(out, "the first line")?;
+            out.flush()?;
+            return Err(Error::new("StreamBroke", "failed after the first line"));
+        }
+        (Some("panic-after"), None) => {
+            writeln!(out, "the first line")?;
+            out.flush()?;
+            panic!("the stream example was asked to panic mid-stream");
+        }
+        _ => out.write_all(event)?,
+    }
+    Ok(())
+}
+
+/// Serves [`handle`] in-process against `api`.
+fn serve_stream(api: &FakeApi) -> Served {
+    serve_in_thread(api, lambda_loop::streaming(handle))
+}
 
 const MIB: usize = 1024 * 1024;
 
@@ -39,8 +97,8 @@ fn chunk_boundaries_follow_flushes() {
     api.push_event(Event::new("one-write", b"hello".to_vec()));
     api.push_event(Event::new("empty", b"lines 0".to_vec()));
     api.push_event(Event::new("odd/id ?", b"x".to_vec()));
-    let _child = spawn_example("stream", &api, &[]);
-    let answers = api.wait_for_answers(4);
+    let served = serve_stream(&api);
+    let answers = served.wait_for_answers(&api, 4);
 
     assert_streamed(&answers[0], "lines");
     assert_eq!(
@@ -68,7 +126,7 @@ fn chunk_boundaries_follow_flushes() {
 }
 
 #[test]
-fn a_100_mib_stream_keeps_memory_flat() {
+fn process_a_100_mib_stream_keeps_memory_flat() {
     let api = FakeApi::start();
     api.keep_body_bytes(MIB);
     api.push_event(Event::new("big", b"mib 100".to_vec()));
@@ -107,8 +165,8 @@ fn past_200_mib_the_stream_is_cut_and_the_trailers_say_why() {
     api.keep_body_bytes(0);
     api.push_event(Event::new("huge", b"mib 201".to_vec()));
     api.push_event(Event::new("after", b"still serving".to_vec()));
-    let _child = spawn_example("stream", &api, &[]);
-    let answers = api.wait_for_answers(2);
+    let served = serve_stream(&api);
+    let answers = served.wait_for_answers(&api, 2);
 
     assert_streamed(&answers[0], "huge");
     assert_eq!(answers[0].body_len, 200 * MIB, "exactly the limit is sent");
@@ -130,8 +188,8 @@ fn an_error_mid_stream_arrives_as_trailers() {
     let api = FakeApi::start();
     api.push_event(Event::new("broke", b"fail-after".to_vec()));
     api.push_event(Event::new("after", b"fine".to_vec()));
-    let _child = spawn_example("stream", &api, &[]);
-    let answers = api.wait_for_answers(2);
+    let served = serve_stream(&api);
+    let answers = served.wait_for_answers(&api, 2);
 
     assert_streamed(&answers[0], "broke");
     assert_eq!(answers[0].body_text(), "the first line\n");
@@ -155,8 +213,8 @@ fn an_error_mid_stream_arrives_as_trailers() {
 fn an_error_before_any_byte_is_an_error_post() {
     let api = FakeApi::start();
     api.push_event(Event::new("early", b"fail-before".to_vec()));
-    let _child = spawn_example("stream", &api, &[]);
-    let answers = api.wait_for_answers(1);
+    let served = serve_stream(&api);
+    let answers = served.wait_for_answers(&api, 1);
 
     assert_eq!(
         answers[0].path,
@@ -174,7 +232,9 @@ fn an_error_before_any_byte_is_an_error_post() {
     );
 }
 
-fn assert_panic_trailers(answer: &Recorded, id: &str) {
+/// The panic's trailers; `location` is the file that panicked (the test's handler in-process,
+/// the example in a binary).
+fn assert_panic_trailers(answer: &Recorded, id: &str, location: &str) {
     assert_streamed(answer, id);
     assert_eq!(answer.body_text(), "the first line\n");
     assert_eq!(
@@ -185,7 +245,7 @@ fn assert_panic_trailers(answer: &Recorded, id: &str) {
     assert_eq!(error["errorType"], "Runtime.Panic");
     let message = error["errorMessage"].as_str().unwrap();
     assert!(
-        message.contains("asked to panic mid-stream") && message.contains("examples/stream.rs:"),
+        message.contains("asked to panic mid-stream") && message.contains(location),
         "{message}"
     );
 }
@@ -195,14 +255,15 @@ fn a_panic_mid_stream_ends_with_trailers_under_unwind() {
     let api = FakeApi::start();
     api.push_event(Event::new("boom", b"panic-after".to_vec()));
     api.push_event(Event::new("after", b"alive".to_vec()));
-    let _child = spawn_example("stream", &api, &[]);
-    let answers = api.wait_for_answers(2);
-    assert_panic_trailers(&answers[0], "boom");
+    let served = serve_stream(&api);
+    let answers = served.wait_for_answers(&api, 2);
+    assert_panic_trailers(&answers[0], "boom", "tests/streaming.rs:");
     assert_eq!(answers[1].body, b"alive");
+    served.finish(&api);
 }
 
 #[test]
-fn a_panic_mid_stream_ends_with_trailers_under_abort() {
+fn process_a_panic_mid_stream_ends_with_trailers_under_abort() {
     let binary = example_in_profile("stream", "size");
     let api = FakeApi::start();
     api.push_event(Event::new("boom", b"panic-after".to_vec()));
@@ -211,11 +272,11 @@ fn a_panic_mid_stream_ends_with_trailers_under_abort() {
     assert!(!child.wait().success());
     let answers = api.answers();
     assert_eq!(answers.len(), 1, "{answers:#?}");
-    assert_panic_trailers(&answers[0], "boom");
+    assert_panic_trailers(&answers[0], "boom", "examples/stream.rs:");
 }
 
 #[test]
-fn under_abort_an_early_panic_is_an_error_post_and_streams_still_work() {
+fn process_under_abort_an_early_panic_is_an_error_post_and_streams_still_work() {
     let binary = example_in_profile("stream", "size");
     let api = FakeApi::start();
     api.push_event(Event::new("lines", b"lines 2".to_vec()));
@@ -230,8 +291,8 @@ fn under_abort_an_early_panic_is_an_error_post_and_streams_still_work() {
 fn the_http_prelude_bytes_are_exact() {
     let api = FakeApi::start();
     api.push_event(Event::new("web", b"http".to_vec()));
-    let _child = spawn_example("stream", &api, &[]);
-    let answers = api.wait_for_answers(1);
+    let served = serve_stream(&api);
+    let answers = served.wait_for_answers(&api, 1);
 
     assert_streamed(&answers[0], "web");
     assert_eq!(
@@ -248,13 +309,44 @@ fn the_http_prelude_bytes_are_exact() {
 }
 
 #[test]
-fn a_500_answer_to_a_stream_ends_the_runtime() {
+fn a_500_answer_to_a_stream_stops_the_loop() {
+    let api = FakeApi::start();
+    api.push_event(Event::new("s", b"lines 1".to_vec()).answer_status(500));
+    api.push_event(Event::new("never-taken", b"x".to_vec()));
+    let failure = serve_stream(&api).join();
+    assert!(
+        matches!(&failure, RuntimeError::Status { status: 500, .. }),
+        "{failure}"
+    );
+    assert!(
+        failure
+            .to_string()
+            .contains("answered 500 to POST /2018-06-01/runtime/invocation/s/response"),
+        "{failure}"
+    );
+    assert_eq!(api.answers().len(), 1);
+}
+
+#[test]
+fn a_410_answer_to_a_stream_is_not_fatal_and_the_loop_goes_on() {
+    let api = FakeApi::start();
+    api.push_event(Event::new("late", b"lines 1".to_vec()).answer_status(410));
+    api.push_event(Event::new("next", b"ok".to_vec()));
+    let served = serve_stream(&api);
+    let answers = served.wait_for_answers(&api, 2);
+    assert_eq!(answers[1].body, b"ok");
+    served.finish(&api);
+}
+
+#[test]
+fn process_a_500_answer_to_a_stream_exits_with_one_line() {
     let api = FakeApi::start();
     api.push_event(Event::new("s", b"lines 1".to_vec()).answer_status(500));
     api.push_event(Event::new("never-taken", b"x".to_vec()));
     let mut child = spawn_example("stream", &api, &[]);
     assert_eq!(child.wait().code(), Some(1));
     let stderr = child.stderr();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.contains("answered 500 to POST /2018-06-01/runtime/invocation/s/response"),
         "{stderr}"
@@ -263,17 +355,16 @@ fn a_500_answer_to_a_stream_ends_the_runtime() {
 }
 
 #[test]
-fn a_410_answer_to_a_stream_costs_one_line_and_the_loop_goes_on() {
+fn process_a_410_answer_to_a_stream_costs_one_line() {
     let api = FakeApi::start();
     api.push_event(Event::new("late", b"lines 1".to_vec()).answer_status(410));
     api.push_event(Event::new("next", b"ok".to_vec()));
-    let child = spawn_example("stream", &api, &[]);
+    let mut child = spawn_example("stream", &api, &[]);
     let answers = api.wait_for_answers(2);
     assert_eq!(answers[1].body, b"ok");
-    api.wait_for_waiting_next(1);
-    assert!(
-        child.stderr().contains("answered 410"),
-        "{}",
-        child.stderr()
-    );
+    api.finish();
+    assert_eq!(child.wait().code(), Some(1));
+    let stderr = child.stderr();
+    assert_eq!(stderr.lines().count(), 2, "the 410, the exit: {stderr}");
+    assert!(stderr.contains("answered 410"), "{stderr}");
 }

@@ -447,13 +447,16 @@ fn capture(
     (connections.remove(0), addr, stderr)
 }
 
+/// What crossed one connection, in order.
+type Messages = Vec<(Direction, Vec<u8>)>;
+
 /// [`capture`] of a run that opens `expected` connections (SnapStart opens a second one after
 /// `restore/next`): the messages of each.
 fn capture_connections(
     extra: &[(&str, &str)],
     script: impl FnOnce(&FakeApi),
     expected: usize,
-) -> (Vec<Vec<(Direction, Vec<u8>)>>, String, String) {
+) -> (Vec<Messages>, String, String) {
     let api = FakeApi::start();
     script(&api);
     api.finish();

@@ -1,5 +1,6 @@
-//! Test support: a fake Lambda Runtime API on 127.0.0.1 and helpers to run example binaries
-//! against it.
+//! Test support: a fake Lambda Runtime API on 127.0.0.1, helpers to serve a handler against it
+//! in-process (on a thread, through the public low layer), and helpers to run example binaries
+//! against it where the process is the point.
 //!
 //! The fake speaks HTTP/1.1 over real sockets, keeps connections alive, hands out scripted
 //! events on `next`, and records every request it receives (method, path, headers, body,
@@ -11,9 +12,13 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, Once, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use lambda_loop::runtime::{self, Client, Handler, RuntimeError};
+use lambda_loop::{Config, Context};
 
 /// How long any wait in a test may last before the test fails: generous, because CI machines
 /// are slow and shared; it only turns a hang into a clear failure.
@@ -426,6 +431,283 @@ fn invocation_id_violation(answer: &Recorded, event: &Event) -> Option<String> {
             "{} {}: next sent invocation id {sent:?}, the answer carried {echoed:?}",
             answer.method, answer.path
         )
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// In-process serving: the loop on a thread of the test process, through the public low layer
+
+/// The variables [`spawn`] gives a child, so that a child and an in-process loop see the same
+/// configuration.
+pub const LAMBDA_VARS: [(&str, &str); 7] = [
+    ("AWS_LAMBDA_FUNCTION_NAME", "test-function"),
+    ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+    ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+    ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/test-function"),
+    ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/27/[$LATEST]abc"),
+    ("AWS_REGION", "eu-west-1"),
+    ("_HANDLER", "bootstrap"),
+];
+
+/// The configuration of [`LAMBDA_VARS`], with `extra` on top, built without the process
+/// environment.
+pub fn config_with(extra: &[(&str, &str)]) -> Config {
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(move |name| {
+        extra
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| {
+                LAMBDA_VARS
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+    })
+}
+
+/// The configuration of [`LAMBDA_VARS`].
+pub fn test_config() -> Config {
+    config_with(&[])
+}
+
+/// A runtime serving on a thread of this test process, made by [`serve_in_thread`],
+/// [`serve_with`] or [`start_in_thread`]. It stops when the fake API fails it (for example
+/// [`FakeApi::finish`]: `next` then answers 500); [`Served::join`] says why.
+pub struct Served {
+    outcome: mpsc::Receiver<thread::Result<RuntimeError>>,
+    stopped: Arc<AtomicBool>,
+    shared: Arc<(Mutex<State>, Condvar)>,
+}
+
+impl Served {
+    /// Waits for the runtime to stop (at most [`PATIENCE`]) and returns why. Fails loudly when
+    /// it is still serving by then, or when the runtime itself panicked.
+    pub fn join(self) -> RuntimeError {
+        match self.outcome.recv_timeout(PATIENCE) {
+            Ok(Ok(failure)) => failure,
+            Ok(Err(panic)) => panic!("the runtime thread panicked: {}", panic_text(&*panic)),
+            Err(_) => panic!("the runtime did not stop within {PATIENCE:?}"),
+        }
+    }
+
+    /// Ends the runtime the usual way ([`FakeApi::finish`]) and checks that it stopped for
+    /// that reason only: the 500 on `next`.
+    pub fn finish(self, api: &FakeApi) {
+        api.finish();
+        assert_next_500(&self.join());
+    }
+
+    /// True once the runtime has stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `n` invocations are answered and returns the answers; fails at once (with
+    /// the runtime's failure) if the runtime stops first, and after [`PATIENCE`] if neither
+    /// happens.
+    pub fn wait_for_answers(&self, api: &FakeApi, n: usize) -> Vec<Recorded> {
+        self.wait_for_answers_or_stop(api, n);
+        let answers = api.answers();
+        if answers.len() < n {
+            let failure = match self.outcome.try_recv() {
+                Ok(Ok(failure)) => failure.to_string(),
+                Ok(Err(panic)) => format!("the runtime panicked: {}", panic_text(&*panic)),
+                Err(_) => "(no failure reported)".to_owned(),
+            };
+            panic!(
+                "the runtime stopped after {} of {n} answers: {failure}; answers: {answers:#?}",
+                answers.len()
+            );
+        }
+        answers
+    }
+
+    /// Waits until `n` invocations are answered or the runtime has stopped, whichever comes
+    /// first (at most [`PATIENCE`]); true when it stopped.
+    pub fn wait_for_answers_or_stop(&self, api: &FakeApi, n: usize) -> bool {
+        assert!(
+            Arc::ptr_eq(&self.shared, &api.shared),
+            "another fake API than the one served"
+        );
+        let deadline = Instant::now() + PATIENCE;
+        let mut state = api.state();
+        loop {
+            if self.is_stopped() {
+                return true;
+            }
+            if state.requests.iter().filter(|r| r.is_answer()).count() >= n {
+                return false;
+            }
+            let now = Instant::now();
+            assert!(
+                now < deadline,
+                "timed out waiting for {n} answers or the runtime's stop; {} answers",
+                state.requests.iter().filter(|r| r.is_answer()).count()
+            );
+            state = api.shared.1.wait_timeout(state, deadline - now).unwrap().0;
+        }
+    }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic".to_owned())
+}
+
+/// Checks that `failure` is the 500 that [`FakeApi::finish`] makes `next` answer.
+pub fn assert_next_500(failure: &RuntimeError) {
+    assert!(
+        matches!(failure, RuntimeError::Status { call, status: 500 } if call.ends_with("/runtime/invocation/next")),
+        "expected the 500 on next, got: {failure}"
+    );
+}
+
+/// Runs `body` (a runtime) on a thread; the fake API's waiters are woken when it stops.
+fn spawn_runtime(api: &FakeApi, body: impl FnOnce() -> RuntimeError + Send + 'static) -> Served {
+    let shared = Arc::clone(&api.shared);
+    let stopped = Arc::new(AtomicBool::new(false));
+    let (report, outcome) = mpsc::channel();
+    let (thread_shared, thread_stopped) = (Arc::clone(&shared), Arc::clone(&stopped));
+    thread::Builder::new()
+        .name("in-process-runtime".into())
+        .spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+            thread_stopped.store(true, Ordering::SeqCst);
+            let guard = thread_shared
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            thread_shared.1.notify_all();
+            drop(guard);
+            let _ = report.send(result);
+        })
+        .expect("spawn the runtime thread");
+    Served {
+        outcome,
+        stopped,
+        shared,
+    }
+}
+
+/// Serves `handler` against `api` on a thread: [`runtime::serve`] with a [`Client`] of its own
+/// and [`test_config`]. Never touches the process environment (unlike the entry points, which
+/// set `_X_AMZN_TRACE_ID`).
+pub fn serve_in_thread<H: Handler + Send + 'static>(api: &FakeApi, handler: H) -> Served {
+    serve_with(api, &api.addr(), test_config(), handler)
+}
+
+/// [`serve_in_thread`] with a given endpoint (e.g. with a path prefix) and configuration.
+pub fn serve_with<H: Handler + Send + 'static>(
+    api: &FakeApi,
+    endpoint: &str,
+    config: Config,
+    handler: H,
+) -> Served {
+    install_panic_hook();
+    let endpoint = endpoint.to_owned();
+    let config = Arc::new(config);
+    spawn_runtime(api, move || {
+        let client = match Client::new(&endpoint) {
+            Ok(client) => client,
+            Err(failure) => return failure,
+        };
+        let Err(failure) = runtime::serve(&client, &config, handler);
+        failure
+    })
+}
+
+/// [`runtime::start`] on a thread, for an initialisation that fails: a successful one would be
+/// served by the single loop, which sets `_X_AMZN_TRACE_ID`, and tests never write the process
+/// environment (serve handlers with [`serve_in_thread`] instead). An `Ok` from `init` fails
+/// the test.
+pub fn start_in_thread<I, S>(api: &FakeApi, config: Config, init: I) -> Served
+where
+    I: FnOnce(&Config) -> lambda_loop::Result<S> + Send + 'static,
+{
+    let endpoint = api.addr();
+    spawn_runtime(api, move || {
+        let init = move |config: &Config| match init(config) {
+            Ok(_) => panic!("start_in_thread is for initialisations that fail"),
+            Err(error) => Err::<runtime::HandlerFn, _>(error),
+        };
+        let Err(failure) = runtime::start(&endpoint, Arc::new(config), init);
+        failure
+    })
+}
+
+/// Installs the runtime's panic hook, once per test process, the only way the public API
+/// offers: a [`runtime::start`] (here with an initialisation that fails). Without it a panic
+/// served by [`runtime::serve`] alone is still a `Runtime.Panic`, but without its message and
+/// location.
+pub fn install_panic_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let api = FakeApi::start();
+        let failure = runtime::start(&api.addr(), Arc::new(Config::default()), |_config| {
+            Err::<runtime::HandlerFn, _>(lambda_loop::Error::new(
+                "Test.InstallPanicHook",
+                "an initialisation that fails, to install the panic hook",
+            ))
+        });
+        assert!(
+            matches!(
+                failure,
+                Err(RuntimeError::Init {
+                    unreported: None,
+                    ..
+                })
+            ),
+            "installing the panic hook: {failure:?}"
+        );
+    });
+}
+
+/// The request ids of `answers`, with the kind of post: `("id", "response" | "error")`.
+pub fn answered(answers: &[Recorded]) -> Vec<(String, String)> {
+    answers
+        .iter()
+        .map(|answer| {
+            let rest = answer
+                .path
+                .strip_prefix("/2018-06-01/runtime/invocation/")
+                .unwrap_or(&answer.path);
+            let (id, kind) = rest.rsplit_once('/').unwrap_or((rest, ""));
+            (id.to_owned(), kind.to_owned())
+        })
+        .collect()
+}
+
+/// A context as JSON, for handlers that answer with what they were told.
+pub fn context_json(ctx: &Context) -> serde_json::Value {
+    serde_json::json!({
+        "requestId": ctx.request_id,
+        "deadlineMs": ctx
+            .deadline
+            .and_then(|deadline| deadline.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|since| since.as_millis() as u64),
+        "remainingMs": ctx.remaining_time().as_millis() as u64,
+        "invokedFunctionArn": ctx.invoked_function_arn,
+        "xrayTraceId": ctx.xray_trace_id,
+        "clientContext": ctx.client_context,
+        "identity": ctx.identity,
+        "tenantId": ctx.tenant_id,
+        "invocationId": ctx.invocation_id,
+        "functionName": ctx.config.function_name,
+        "functionVersion": ctx.config.function_version,
+        "memorySizeMb": ctx.config.memory_size_mb,
+        "logGroupName": ctx.config.log_group_name,
+        "logStreamName": ctx.config.log_stream_name,
+        "region": ctx.config.region,
+        "handler": ctx.config.handler,
     })
 }
 
@@ -893,30 +1175,86 @@ pub fn example_in_profile(name: &str, profile: &str) -> PathBuf {
     path
 }
 
-/// A running child process; killed when dropped. Its stderr is collected in the background.
+/// A pipe of a child, read to its end by a thread of its own: the bytes so far, and whether
+/// the pipe has closed (the child exited, or closed it). Waiters are woken on every read.
+struct Pipe {
+    state: Mutex<(Vec<u8>, bool)>,
+    changed: Condvar,
+}
+
+impl Pipe {
+    /// Starts the thread that reads `pipe` into a new `Pipe`.
+    fn read(mut pipe: impl Read + Send + 'static) -> (Arc<Pipe>, thread::JoinHandle<()>) {
+        let sink = Arc::new(Pipe {
+            state: Mutex::new((Vec::new(), false)),
+            changed: Condvar::new(),
+        });
+        let thread_sink = Arc::clone(&sink);
+        let reader = thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            loop {
+                let n = pipe.read(&mut buffer).unwrap_or(0);
+                let mut state = thread_sink.state.lock().unwrap();
+                if n == 0 {
+                    state.1 = true;
+                } else {
+                    state.0.extend_from_slice(&buffer[..n]);
+                }
+                thread_sink.changed.notify_all();
+                if n == 0 {
+                    return;
+                }
+            }
+        });
+        (sink, reader)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.state.lock().unwrap().0).into_owned()
+    }
+
+    /// Waits until `done` holds over (bytes, closed), at most until `deadline`; false when the
+    /// deadline passed first.
+    fn wait_until(&self, deadline: Instant, done: impl Fn(&[u8], bool) -> bool) -> bool {
+        let mut state = self.state.lock().unwrap();
+        loop {
+            if done(&state.0, state.1) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            state = self.changed.wait_timeout(state, deadline - now).unwrap().0;
+        }
+    }
+}
+
+/// A running child process; killed when dropped. Its stdout and stderr are read to their end
+/// by threads of their own, which [`Running::wait`] joins.
 pub struct Running {
     child: Child,
-    stderr: Arc<Mutex<Vec<u8>>>,
-    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Pipe>,
+    stdout: Arc<Pipe>,
+    readers: Vec<thread::JoinHandle<()>>,
 }
 
 impl Running {
-    /// Waits for the child to exit (panics after [`PATIENCE`]).
+    /// Waits for the child to exit, with every byte it wrote read (panics after
+    /// [`PATIENCE`]): both pipes close when it exits, then their readers are joined.
     pub fn wait(&mut self) -> ExitStatus {
         let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                // Give the reader threads a moment to drain the pipes.
-                thread::sleep(Duration::from_millis(50));
-                return status;
-            }
+        for (name, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             assert!(
-                Instant::now() < deadline,
-                "the child did not exit in time; stderr: {}",
-                self.stderr()
+                pipe.wait_until(deadline, |_, closed| closed),
+                "the child did not exit (its {name} is still open) within {PATIENCE:?}; stderr: {}",
+                self.stderr.text()
             );
-            thread::sleep(Duration::from_millis(10));
         }
+        for reader in self.readers.drain(..) {
+            reader.join().expect("a pipe reader panicked");
+        }
+        self.child.wait().expect("wait for the child")
     }
 
     /// True while the child has not exited.
@@ -928,29 +1266,27 @@ impl Running {
         self.child.id()
     }
 
-    /// Waits until the child's stderr contains `needle` (it is read by a background thread,
-    /// so a line can arrive a moment after the child wrote it); panics after [`PATIENCE`].
+    /// Waits until the child's stderr contains `needle` (woken by every read of the pipe);
+    /// panics after [`PATIENCE`], or as soon as stderr closes without it.
     pub fn wait_for_stderr(&self, needle: &str) -> String {
         let deadline = Instant::now() + PATIENCE;
-        loop {
-            let stderr = self.stderr();
-            if stderr.contains(needle) {
-                return stderr;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "stderr never contained {needle:?}: {stderr}"
-            );
-            thread::sleep(Duration::from_millis(10));
-        }
+        let found = |bytes: &[u8]| String::from_utf8_lossy(bytes).contains(needle);
+        self.stderr
+            .wait_until(deadline, |bytes, closed| found(bytes) || closed);
+        let stderr = self.stderr();
+        assert!(
+            stderr.contains(needle),
+            "stderr never contained {needle:?}: {stderr}"
+        );
+        stderr
     }
 
     pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+        self.stderr.text()
     }
 
     pub fn stdout(&self) -> Vec<u8> {
-        self.stdout.lock().unwrap().clone()
+        self.stdout.state.lock().unwrap().0.clone()
     }
 
     pub fn kill(&mut self) {
@@ -990,30 +1326,18 @@ pub fn spawn_with_env(
         .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().unwrap();
+        // Not joined: it ends when the input is written or the child closes stdin.
         thread::spawn(move || {
             let _ = pipe.write_all(&input);
         });
     }
-    let collect = |mut pipe: Box<dyn Read + Send>| {
-        let sink = Arc::new(Mutex::new(Vec::new()));
-        let thread_sink = Arc::clone(&sink);
-        thread::spawn(move || {
-            let mut buffer = [0u8; 8192];
-            while let Ok(n) = pipe.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                thread_sink.lock().unwrap().extend_from_slice(&buffer[..n]);
-            }
-        });
-        sink
-    };
-    let stdout = collect(Box::new(child.stdout.take().unwrap()));
-    let stderr = collect(Box::new(child.stderr.take().unwrap()));
+    let (stdout, stdout_reader) = Pipe::read(child.stdout.take().unwrap());
+    let (stderr, stderr_reader) = Pipe::read(child.stderr.take().unwrap());
     Running {
         child,
         stderr,
         stdout,
+        readers: vec![stdout_reader, stderr_reader],
     }
 }
 
@@ -1021,16 +1345,8 @@ pub fn spawn_with_env(
 /// the usual variables, and `extra`.
 pub fn spawn(program: &Path, api: &FakeApi, extra: &[(&str, &str)]) -> Running {
     let addr = api.addr();
-    let mut envs = vec![
-        ("AWS_LAMBDA_RUNTIME_API", addr.as_str()),
-        ("AWS_LAMBDA_FUNCTION_NAME", "test-function"),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/test-function"),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/27/[$LATEST]abc"),
-        ("AWS_REGION", "eu-west-1"),
-        ("_HANDLER", "bootstrap"),
-    ];
+    let mut envs = vec![("AWS_LAMBDA_RUNTIME_API", addr.as_str())];
+    envs.extend_from_slice(&LAMBDA_VARS);
     envs.extend_from_slice(extra);
     spawn_with_env(program, &[], &envs, None)
 }
