@@ -275,6 +275,8 @@ mod concurrent;
 mod context;
 mod error;
 mod extension;
+#[cfg(feature = "http")]
+pub mod http;
 mod json;
 mod local;
 pub mod logger;
