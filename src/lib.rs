@@ -348,6 +348,8 @@ mod serve;
 // 6. Entry points and adapters.
 mod concurrent;
 mod extension;
+#[cfg(feature = "http")]
+pub mod http;
 mod local;
 pub mod logger;
 mod named;
