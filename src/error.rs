@@ -287,22 +287,24 @@ impl fmt::Display for RuntimeError {
                 unreported,
             } => {
                 write!(f, "initialisation failed: {error_type}: {message}")?;
-                match unreported {
-                    Some(why) => write!(f, " (not reported to Lambda: {why})"),
-                    None => Ok(()),
-                }
+                write_unreported(f, unreported)
             }
             RuntimeError::AfterRestore {
                 message,
                 unreported,
             } => {
                 write!(f, "the SnapStart restore failed: {message}")?;
-                match unreported {
-                    Some(why) => write!(f, " (not reported to Lambda: {why})"),
-                    None => Ok(()),
-                }
+                write_unreported(f, unreported)
             }
         }
+    }
+}
+
+/// ` (not reported to Lambda: why)` after a failure whose report did not reach Lambda.
+fn write_unreported(f: &mut fmt::Formatter<'_>, unreported: &Option<String>) -> fmt::Result {
+    match unreported {
+        Some(why) => write!(f, " (not reported to Lambda: {why})"),
+        None => Ok(()),
     }
 }
 
