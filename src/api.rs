@@ -60,6 +60,8 @@ pub struct Client {
 struct Endpoint {
     /// `http://host:port[/prefix]/2018-06-01`: every call's URL starts with it.
     base: Uri,
+    /// The same as text, written once: every post's URL is this plus a path.
+    base_text: String,
     /// The `next` URL: every invocation asks for it.
     next: Uri,
 }
@@ -90,13 +92,18 @@ impl Client {
     /// or `http://host:port/prefix` from some emulators (the prefix is kept).
     pub fn new(endpoint: &str) -> Result<Client, RuntimeError> {
         let base = base_url(endpoint)?;
-        let next = join(&base, path::NEXT).map_err(|()| RuntimeError::BadEndpoint {
+        let base_text = base.to_string();
+        let next = join(&base_text, path::NEXT).map_err(|()| RuntimeError::BadEndpoint {
             value: endpoint.to_owned(),
             reason: "it does not make a valid URL",
         })?;
         Ok(Client {
             agent: loopback_agent(),
-            endpoint: Arc::new(Endpoint { base, next }),
+            endpoint: Arc::new(Endpoint {
+                base_text,
+                base,
+                next,
+            }),
         })
     }
 
@@ -177,7 +184,7 @@ impl Client {
             return self.fail(invocation, &too_large(response.len()));
         }
         let path = invocation_path(invocation, path::RESPONSE);
-        let url = format!("{}{path}", self.endpoint.base);
+        let url = self.url(&path);
         let answer = retry(
             || with_invocation_id(self.agent.post(&url), invocation).send(response),
             refused,
@@ -274,13 +281,22 @@ impl Client {
         })
     }
 
+    /// The base URL + `path`, in one allocation (a post's URL, once per invocation).
+    fn url(&self, path: &str) -> String {
+        let base = &self.endpoint.base_text;
+        let mut url = String::with_capacity(base.len() + path.len());
+        url.push_str(base);
+        url.push_str(path);
+        url
+    }
+
     fn post_error(
         &self,
         path: &str,
         invocation: Option<&Invocation>,
         error: &Error,
     ) -> Result<Response<ureq::Body>, ureq::Error> {
-        let url = format!("{}{path}", self.endpoint.base);
+        let url = self.url(path);
         let body = error.to_json();
         let error_type = error.error_type_header();
         // Only an invocation's error has a trace for X-Ray to attach the cause to.
@@ -354,9 +370,15 @@ impl StreamPost {
 const ID_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_');
 
 /// `/runtime/invocation/{encoded id}{suffix}`.
+/// Built in one allocation of the exact size (every real id passes unencoded), not grown
+/// piece by piece.
 fn invocation_path(invocation: &Invocation, suffix: &str) -> String {
-    let id = utf8_percent_encode(invocation.request_id(), ID_SEGMENT);
-    format!("{}{id}{suffix}", path::INVOCATION)
+    let id = invocation.request_id();
+    let mut path = String::with_capacity(path::INVOCATION.len() + id.len() + suffix.len());
+    path.push_str(path::INVOCATION);
+    path.extend(utf8_percent_encode(id, ID_SEGMENT));
+    path.push_str(suffix);
+    path
 }
 
 /// The request id as it appears in the path (for the fuzz target).
@@ -464,7 +486,7 @@ pub(crate) fn base_url_of(endpoint: &str, version: &str) -> Result<Uri, RuntimeE
 }
 
 /// `base` + `path`, parsed.
-fn join(base: &Uri, path: &str) -> Result<Uri, ()> {
+fn join(base: &str, path: &str) -> Result<Uri, ()> {
     format!("{base}{path}").parse().map_err(|_| ())
 }
 
@@ -510,7 +532,8 @@ fn judge_post(
     match answer {
         Ok(mut response) => {
             drain(&mut response);
-            judge(&format!("POST {path}"), response.status().as_u16())
+            // The call's name is written only if a message needs it, not on every post.
+            judge(format_args!("POST {path}"), response.status().as_u16())
         }
         Err(error) => {
             runtime_line!(
@@ -526,11 +549,11 @@ fn judge_post(
 /// 5xx means the environment is broken and the runtime must exit; anything else (410 after a
 /// timeout, 413, 400, 403) is this invocation's problem only: one stderr line, then on to the
 /// next event.
-fn judge(call: &str, status: u16) -> Result<(), RuntimeError> {
+fn judge(call: impl std::fmt::Display, status: u16) -> Result<(), RuntimeError> {
     match status {
         200..=299 => Ok(()),
         500.. => Err(RuntimeError::Status {
-            call: call.to_owned(),
+            call: call.to_string(),
             status,
         }),
         410 => {

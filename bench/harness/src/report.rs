@@ -219,7 +219,79 @@ pub fn render(
         }
         out.push('\n');
     }
+    out.push_str(&before_after(functions, &rows, &by_name));
     out.push_str(&targets(functions, &rows, &by_name));
+    out
+}
+
+/// The deterministic figures (and peak RSS) that must not grow from a baseline revision to
+/// now: a row that must not exceed its `@REV` twin by more than this ratio.
+const NO_GROWTH: f64 = 1.01;
+
+/// `run.sh --baseline REV`: every row `NAME@REV` against `NAME`, measured in the same run.
+fn before_after(
+    functions: &[Function],
+    rows: &[Row],
+    by_name: &HashMap<&str, &Function>,
+) -> String {
+    let pairs: Vec<(&Function, &Function, &str)> = functions
+        .iter()
+        .filter_map(|before| {
+            let (name, rev) = before.name.split_once('@')?;
+            Some((*by_name.get(name)?, before, rev))
+        })
+        .collect();
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let figures = [
+        "stripped bytes, x86_64",
+        "stripped bytes, arm64",
+        "zip bytes, x86_64",
+        "instructions exec",
+        "instructions per 64 B",
+        "instructions per 1 MiB",
+        "syscalls per 64 B",
+        "peak RSS (VmHWM), KiB, 64 B",
+        "peak RSS (VmHWM), KiB, 5 MiB",
+    ];
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nBefore → after: each row `NAME@REV` (lambda-loop at commit REV, built and measured in \
+         this run) against `NAME` (the current tree): before → after (after / before); ✅ grows \
+         by at most {:.0}%, ❌ grows more.\n",
+        (NO_GROWTH - 1.0) * 100.0
+    );
+    let _ = write!(out, "| figure |");
+    for (after, _, rev) in &pairs {
+        let _ = write!(out, " {} vs @{rev} |", after.name);
+    }
+    let _ = write!(out, "\n|---|");
+    for _ in &pairs {
+        let _ = write!(out, "---:|");
+    }
+    out.push('\n');
+    for prefix in figures {
+        let Some(row) = rows.iter().find(|r| r.label.starts_with(prefix)) else {
+            continue;
+        };
+        let _ = write!(out, "| {} |", row.label);
+        for (after, before, _) in &pairs {
+            let cell = match ((row.value)(before), (row.value)(after)) {
+                (Some(b), Some(a)) if b != 0.0 => format!(
+                    "{} {} → {} ({:.3}×)",
+                    if a <= b * NO_GROWTH { "✅" } else { "❌" },
+                    format_number(b, row.decimals),
+                    format_number(a, row.decimals),
+                    a / b
+                ),
+                _ => "–".to_owned(),
+            };
+            let _ = write!(out, " {cell} |");
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -317,7 +389,7 @@ fn targets(functions: &[Function], rows: &[Row], by_name: &HashMap<&str, &Functi
     ];
     let lambda_loop: Vec<&Function> = functions
         .iter()
-        .filter(|f| f.family.starts_with("ll-"))
+        .filter(|f| f.family.starts_with("ll-") && !f.name.contains('@'))
         .collect();
     let mut out = String::new();
     let _ = writeln!(
