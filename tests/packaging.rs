@@ -65,6 +65,8 @@ fn run_builds() -> Result<Builds, String> {
         "bootstrap",
         "src",
         "examples",
+        // Cargo.toml names this test target (feature `http`): the manifest needs its file.
+        "tests/http.rs",
     ] {
         if repo.join(entry).exists() {
             copy_tree(&repo.join(entry), &copy_source.join(entry));
