@@ -16,6 +16,18 @@
 //! }
 //! ```
 //!
+//! The shortest one, as in the README's quick start:
+//!
+//! ```no_run
+//! use lambda_loop::http::{Body, Request, Response};
+//!
+//! fn main() {
+//!     lambda_loop::run(lambda_loop::http::handler(|request: Request<Body>, _ctx| {
+//!         Ok(Response::new(format!("Hello from {}", request.uri().path())))
+//!     }))
+//! }
+//! ```
+//!
 //! The same handler serves every source: the event's shape says where it came from (no
 //! setting to choose), and the response goes back in the shape that source expects.
 //! [`handler`] makes the handler a runtime handler; [`streaming`] does the same for a
