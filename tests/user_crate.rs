@@ -5,6 +5,9 @@
 //!   parse `{"name":"smoke"}`, posts `Runtime.UnmarshalError`, and the build passes.
 //! - A smoke event the user gives (`--smoke-event-file`, `--smoke-event`) must get a response.
 //! - Each profile has its own output directory: a `speed` build leaves the `size` zip alone.
+//! - What docs/local.md says a size-profile zip does on a local invoke: a panic is reported,
+//!   then the process aborts (SIGABRT, exit code 134 in a shell); `RUST_BACKTRACE=1` adds
+//!   frames to a `?` error's `stackTrace` (unnamed: the binary is stripped), none to a panic's.
 
 mod support;
 
@@ -75,8 +78,11 @@ fn a_given_smoke_event_must_be_answered_with_a_response() {
         "{}",
         describe(default_build())
     );
+    // Into a directory of its own: the other tests run the default build's bootstrap.
+    let out = target_dir().join("user-crate-events");
+    let out = out.to_str().unwrap();
     let event = fixture().join("event.json");
-    let output = build_sh(&["--smoke-event-file", event.to_str().unwrap()]);
+    let output = build_sh(&["--smoke-event-file", event.to_str().unwrap(), "--out", out]);
     assert!(output.status.success(), "{}", describe(&output));
     let row = table_row(&output);
     assert!(
@@ -85,7 +91,7 @@ fn a_given_smoke_event_must_be_answered_with_a_response() {
     );
 
     // An event the handler rejects: the error post now fails the build, and says why.
-    let output = build_sh(&["--smoke-event", "{}"]);
+    let output = build_sh(&["--smoke-event", "{}", "--out", out]);
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let row = table_row(&output);
     assert!(
@@ -126,5 +132,82 @@ fn a_speed_build_does_not_overwrite_the_size_builds_zip() {
         size_bytes,
         "the speed build changed {}",
         size_zip.display()
+    );
+}
+
+/// Runs the size build's bootstrap by a local invoke (no AWS_LAMBDA_RUNTIME_API) on `event`.
+fn local_invoke(event: &str, backtrace: bool) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let bootstrap = target_dir().join("lambda/typed-fn/x86_64/bootstrap");
+    let mut command = Command::new(&bootstrap);
+    command
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if backtrace {
+        command.env("RUST_BACKTRACE", "1");
+    }
+    let mut child = command.spawn().expect("start the bootstrap");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(event.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The error JSON on the last line of stderr.
+fn error_json(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    stderr
+        .lines()
+        .rev()
+        .find(|line| line.starts_with("{\"errorMessage\""))
+        .unwrap_or_else(|| panic!("no error JSON: {}", describe(output)))
+        .to_owned()
+}
+
+#[test]
+fn a_size_build_reports_a_local_panic_then_aborts_with_sigabrt() {
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        default_build().status.success(),
+        "{}",
+        describe(default_build())
+    );
+    for backtrace in [false, true] {
+        let output = local_invoke(r#"{"httpMethod":"GET","path":"/panic"}"#, backtrace);
+        // SIGABRT: a shell reports it as exit code 134 (128 + 6).
+        assert_eq!(output.status.signal(), Some(6), "{}", describe(&output));
+        let error = error_json(&output);
+        assert!(error.contains(r#""errorType":"Runtime.Panic""#), "{error}");
+        assert!(error.ends_with(r#""stackTrace":[]}"#), "{error}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.contains("stack backtrace:"), backtrace, "{stderr}");
+    }
+}
+
+#[test]
+fn rust_backtrace_adds_unnamed_frames_to_an_error_of_a_stripped_build() {
+    assert!(
+        default_build().status.success(),
+        "{}",
+        describe(default_build())
+    );
+    let event = r#"{"httpMethod":"GET","path":"/parse"}"#;
+    let output = local_invoke(event, false);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(error_json(&output).ends_with(r#""stackTrace":[]}"#));
+    let output = local_invoke(event, true);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let error = error_json(&output);
+    assert!(
+        error.contains(r#""stackTrace":["   0: <unknown>""#),
+        "{error}"
     );
 }
