@@ -12,7 +12,8 @@
 //! - `<!--fig build table-->` before a fenced copy of build.sh's table: each row's bytes and
 //!   sha256 prefix;
 //! - `<!--fig bench table-->` before a markdown table: each cell equals latest.md's cell of the
-//!   same row label and column.
+//!   same row label and column;
+//! - `sdk` instead of `bench`: the same, from `bench/results/sdk.md` (bench/sdk-cost.sh).
 
 use std::collections::HashMap;
 use std::fs;
@@ -67,9 +68,9 @@ fn build_figures() -> HashMap<String, String> {
     figures
 }
 
-/// bench/results/latest.md: "row label|column" -> cell.
-fn bench_figures() -> HashMap<String, String> {
-    let text = fs::read_to_string(repo().join("bench/results/latest.md")).expect("latest.md");
+/// A table of bench results (`bench/results/latest.md`, `sdk.md`): "row label|column" -> cell.
+fn bench_figures(file: &str) -> HashMap<String, String> {
+    let text = fs::read_to_string(repo().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
     let mut figures = HashMap::new();
     let lines: Vec<&str> = text.lines().collect();
     let mut columns: Vec<String> = Vec::new();
@@ -94,7 +95,7 @@ fn bench_figures() -> HashMap<String, String> {
             }
         }
     }
-    assert!(!figures.is_empty(), "bench/results/latest.md has no table");
+    assert!(!figures.is_empty(), "{file} has no table");
     figures
 }
 
@@ -130,6 +131,7 @@ fn same_figure(quoted: &str, source: &str) -> bool {
 struct Checker {
     build: HashMap<String, String>,
     bench: HashMap<String, String>,
+    sdk: HashMap<String, String>,
     problems: Vec<String>,
     quoted: usize,
 }
@@ -140,6 +142,7 @@ impl Checker {
         let (figures, file) = match source {
             "build" => (&self.build, "docs/figures.md"),
             "bench" => (&self.bench, "bench/results/latest.md"),
+            "sdk" => (&self.sdk, "bench/results/sdk.md"),
             other => {
                 self.problems
                     .push(format!("{place}: unknown figure source {other:?}"));
@@ -208,8 +211,12 @@ fn check_document(checker: &mut Checker, path: &Path) {
             index = check_build_table(checker, &name, &lines, index + 1);
             continue;
         }
-        if line.trim() == "<!--fig bench table-->" {
-            index = check_bench_table(checker, &name, &lines, index + 1);
+        if let Some(source @ ("bench" | "sdk")) = line
+            .trim()
+            .strip_prefix("<!--fig ")
+            .and_then(|rest| rest.strip_suffix(" table-->"))
+        {
+            index = check_bench_table(checker, source, &name, &lines, index + 1);
             continue;
         }
         let mut rest = 0;
@@ -223,7 +230,7 @@ fn check_document(checker: &mut Checker, path: &Path) {
             let (source, key) = marker.split_once(' ').unwrap_or((marker, ""));
             // A bench key is "COLUMN ROW LABEL" (no `|`, which would split a table cell).
             let key = match (source, key.split_once(' ')) {
-                ("bench", Some((column, row))) => format!("{row}|{column}"),
+                ("bench" | "sdk", Some((column, row))) => format!("{row}|{column}"),
                 _ => key.to_owned(),
             };
             let quoted = figure_before(line, start);
@@ -286,11 +293,22 @@ fn check_build_table(checker: &mut Checker, name: &str, lines: &[&str], from: us
 }
 
 /// A markdown table of benchmark cells; returns the index after it.
-fn check_bench_table(checker: &mut Checker, name: &str, lines: &[&str], from: usize) -> usize {
+fn check_bench_table(
+    checker: &mut Checker,
+    source: &str,
+    name: &str,
+    lines: &[&str],
+    from: usize,
+) -> usize {
+    let file = if source == "sdk" {
+        "bench/results/sdk.md"
+    } else {
+        "bench/results/latest.md"
+    };
     let mut index = from;
     let header = table_cells(lines[index]).unwrap_or_else(|| {
         panic!(
-            "{name}:{}: <!--fig bench table--> must be followed by a table",
+            "{name}:{}: <!--fig {source} table--> must be followed by a table",
             from + 1
         )
     });
@@ -301,13 +319,18 @@ fn check_bench_table(checker: &mut Checker, name: &str, lines: &[&str], from: us
             for (column, cell) in header.iter().zip(&cells).skip(1) {
                 let key = format!("{}|{column}", cells[0]);
                 checker.quoted += 1;
-                match checker.bench.get(&key) {
+                let figures = if source == "sdk" {
+                    &checker.sdk
+                } else {
+                    &checker.bench
+                };
+                match figures.get(&key) {
                     Some(value) if value == cell => {}
                     Some(value) => checker.problems.push(format!(
-                        "{place}: {key:?} is {cell:?} here, {value:?} in bench/results/latest.md"
+                        "{place}: {key:?} is {cell:?} here, {value:?} in {file}"
                     )),
                     None => checker.problems.push(format!(
-                        "{place}: bench/results/latest.md has no row {:?} or column {column:?}",
+                        "{place}: {file} has no row {:?} or column {column:?}",
                         cells[0]
                     )),
                 }
@@ -322,7 +345,8 @@ fn check_bench_table(checker: &mut Checker, name: &str, lines: &[&str], from: us
 fn every_quoted_figure_matches_its_generated_source() {
     let mut checker = Checker {
         build: build_figures(),
-        bench: bench_figures(),
+        bench: bench_figures("bench/results/latest.md"),
+        sdk: bench_figures("bench/results/sdk.md"),
         problems: Vec::new(),
         quoted: 0,
     };
@@ -364,6 +388,7 @@ fn the_checker_catches_a_drifted_figure_and_an_unmarked_one() {
     let mut checker = Checker {
         build: HashMap::from([("echo/x86_64/binary".to_owned(), "700304".to_owned())]),
         bench: HashMap::from([("init|ll".to_owned(), "1.265 (0.66×)".to_owned())]),
+        sdk: HashMap::new(),
         problems: Vec::new(),
         quoted: 0,
     };
