@@ -211,3 +211,49 @@ fn rust_backtrace_adds_unnamed_frames_to_an_error_of_a_stripped_build() {
         "{error}"
     );
 }
+
+/// A PATH like this process's, without any `qemu-*` program: symlinks to everything else.
+fn path_without_qemu() -> String {
+    let dir = target_dir().join("path-without-qemu");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let path = std::env::var("PATH").unwrap_or_default();
+    for entry in std::env::split_paths(&path).filter_map(|d| fs::read_dir(d).ok()) {
+        for program in entry.flatten() {
+            let name = program.file_name();
+            let link = dir.join(&name);
+            if name.to_string_lossy().starts_with("qemu-") || link.exists() {
+                continue;
+            }
+            let _ = std::os::unix::fs::symlink(program.path(), link);
+        }
+    }
+    dir.display().to_string()
+}
+
+#[test]
+fn a_skipped_arm64_smoke_test_names_the_package_that_brings_qemu() {
+    // The repository's echo example (cached by the packaging tests' arm64 build), with qemu
+    // out of sight.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = target_dir().join("user-crate-no-qemu");
+    let output = Command::new(repo.join("build.sh"))
+        .args(["--example", "echo", "--arch", "arm64", "--out"])
+        .arg(&out)
+        .current_dir(repo)
+        .env("PATH", path_without_qemu())
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .expect("run build.sh");
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let row = stdout
+        .lines()
+        .find(|line| line.starts_with("echo "))
+        .unwrap_or_else(|| panic!("no row for echo: {}", describe(&output)));
+    assert!(
+        row.ends_with("skipped (no qemu-aarch64: install the qemu-user package)"),
+        "{row}"
+    );
+}
