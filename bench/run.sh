@@ -197,7 +197,9 @@ crates_in_tree() { # package [manifest]
 # --- clean build times -------------------------------------------------------------------
 times_file="$here/results/build-times.tsv"
 if [[ -n "$build_times" ]]; then
-    : >"$times_file.new"
+    # The date the times were measured goes into the file: its modification time is not
+    # that date (a checkout or a copy resets it).
+    echo "# measured: $(date -u '+%Y-%m-%d %H:%M UTC')" >"$times_file.new"
     for package in ll-echo ll-json official-echo raw-floor; do
         scratch="$(mktemp -d)"
         start=$(date +%s.%N)
@@ -283,7 +285,7 @@ cpu_model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     echo "- machine: $(nproc) CPU(s), ${cpu_model:-unknown CPU}, Linux $(uname -r)"
     echo "- toolchain: $(rustc -V); official runtime: lambda_runtime $(cargo tree -q -p official-echo -e normal --depth 1 --prefix none | awk '/^lambda_runtime /{print $2}')"
     if [[ -f "$times_file" ]]; then
-        echo "- clean build times: \`results/build-times.tsv\`, measured by \`bench/run.sh --build-times\` on $(date -u -r "$times_file" '+%Y-%m-%d %H:%M UTC')"
+        echo "- clean build times: \`results/build-times.tsv\`, measured by \`bench/run.sh --build-times\` on $(sed -n 's/^# measured: //p' "$times_file" | head -n 1)"
     fi
     echo "- command: \`bench/run.sh${quick:+ --quick}${rounds:+ --rounds $rounds}${tiny:+ --tiny}${baseline:+ --baseline $baseline}\` (harness and functions pinned with \`taskset -c 0\`)"
     echo

@@ -6,9 +6,21 @@ use crate::Function;
 use std::collections::HashMap;
 use std::fmt::Write;
 
-/// The baseline row for speed figures and the one for size figures.
-const SPEED_BASELINE: &str = "official-release";
-const SIZE_BASELINE: &str = "official-size";
+/// The baseline row for speed figures and the one for size figures: `official-release` and
+/// `official-size`, or the rows named by `BENCH_SPEED_BASELINE` and `BENCH_SIZE_BASELINE`
+/// (bench/sdk-cost.sh compares against its own official row).
+fn baseline(variable: &str, default: &'static str) -> &'static str {
+    match std::env::var(variable) {
+        Ok(name) if !name.is_empty() => Box::leak(name.into_boxed_str()),
+        _ => default,
+    }
+}
+fn speed_baseline() -> &'static str {
+    baseline("BENCH_SPEED_BASELINE", "official-release")
+}
+fn size_baseline() -> &'static str {
+    baseline("BENCH_SIZE_BASELINE", "official-size")
+}
 const FLOOR: &str = "raw-release";
 
 type Getter<'a> = Box<dyn Fn(&Function) -> Option<f64> + 'a>;
@@ -85,14 +97,14 @@ pub fn render(
     for (label, index) in statics {
         rows.push(Row {
             label: label.to_owned(),
-            baseline: SIZE_BASELINE,
+            baseline: size_baseline(),
             decimals: if index == 5 { 1 } else { 0 },
             value: Box::new(move |f: &Function| f.statics[index]),
         });
     }
     rows.push(Row {
         label: "init: spawn → first `next`, ms (median)".to_owned(),
-        baseline: SPEED_BASELINE,
+        baseline: speed_baseline(),
         decimals: 3,
         value: Box::new(|f: &Function| timings.init_ms.get(&f.name).and_then(|v| median(v))),
     });
@@ -121,7 +133,7 @@ pub fn render(
     for (label, pick, decimals) in count_rows {
         rows.push(Row {
             label: label.to_owned(),
-            baseline: SPEED_BASELINE,
+            baseline: speed_baseline(),
             decimals,
             value: Box::new(move |f: &Function| counts.get(&f.name).and_then(pick)),
         });
@@ -140,7 +152,7 @@ pub fn render(
         for (label, pick, decimals) in per_size {
             rows.push(Row {
                 label,
-                baseline: SPEED_BASELINE,
+                baseline: speed_baseline(),
                 decimals,
                 value: Box::new(move |f: &Function| run_median(timings, &f.name, size, pick)),
             });
@@ -150,7 +162,7 @@ pub fn render(
     let (smallest, largest) = (size_labels[0], size_labels[size_labels.len() - 1]);
     rows.push(Row {
         label: format!("peak RSS (VmHWM), KiB, {smallest}"),
-        baseline: SPEED_BASELINE,
+        baseline: speed_baseline(),
         decimals: 0,
         value: Box::new(move |f: &Function| {
             run_median(timings, &f.name, smallest, |r| r.peak_rss_kib)
@@ -158,7 +170,7 @@ pub fn render(
     });
     rows.push(Row {
         label: format!("peak RSS (VmHWM), KiB, {largest}"),
-        baseline: SPEED_BASELINE,
+        baseline: speed_baseline(),
         decimals: 0,
         value: Box::new(move |f: &Function| {
             run_median(timings, &f.name, largest, |r| r.peak_rss_kib)
@@ -166,7 +178,7 @@ pub fn render(
     });
     rows.push(Row {
         label: "threads".to_owned(),
-        baseline: SPEED_BASELINE,
+        baseline: speed_baseline(),
         decimals: 0,
         value: Box::new(move |f: &Function| {
             run_median(timings, &f.name, smallest, |r| r.threads.map(|t| t as f64))
@@ -175,7 +187,7 @@ pub fn render(
     let size_labels_for_max = size_labels.clone();
     rows.push(Row {
         label: "TCP connections per run (most in any run)".to_owned(),
-        baseline: SPEED_BASELINE,
+        baseline: speed_baseline(),
         decimals: 0,
         value: Box::new(move |f: &Function| {
             size_labels_for_max
@@ -190,9 +202,11 @@ pub fn render(
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Cells: absolute figure (ratio to the baseline). Baselines: `{SIZE_BASELINE}` for the first six \
-         rows (sizes, crates, build), `{SPEED_BASELINE}` for the others. {rounds} round(s){}; timing \
+        "Cells: absolute figure (ratio to the baseline). Baselines: `{}` for the first six \
+         rows (sizes, crates, build), `{}` for the others. {rounds} round(s){}; timing \
          figures are medians over rounds; every response verified byte for byte.\n",
+        size_baseline(),
+        speed_baseline(),
         if quick { ", --quick" } else { "" }
     );
     let _ = write!(out, "| figure |");

@@ -64,6 +64,12 @@ fn lambda_env(command: &mut Command, api: &str, bin: &Path) {
         .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_DEFAULT_REGION", "us-east-1")
+        // Lambda gives every function credentials in the environment; fake ones here, and no
+        // instance metadata to look for them in (an SDK in the init must reach nothing).
+        .env("AWS_ACCESS_KEY_ID", "AKIDBENCHFAKE")
+        .env("AWS_SECRET_ACCESS_KEY", "bench-fake-secret")
+        .env("AWS_SESSION_TOKEN", "bench-fake-token")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("_HANDLER", "bootstrap")
         .env("LAMBDA_TASK_ROOT", task_root)
         .env("LAMBDA_RUNTIME_DIR", task_root)
