@@ -38,8 +38,9 @@ fn main() {
 {%- else -%}
 //! A lambda-loop HTTP function (function URL, API Gateway).
 //!
-//! NOTE: written against `lambda_loop::http`, which is not released yet: until it is, this
-//! variant does not build. Use the `raw` or `json` variant meanwhile.
+//! `lambda_loop::http` is behind lambda-loop's `http` feature: add `features = ["http"]` to
+//! the `lambda-loop` dependency in Cargo.toml (the template does not edit the dependency line
+//! you gave it).
 use lambda_loop::http::Body;
 use lambda_loop::{Context, Result};
 
