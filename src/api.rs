@@ -183,19 +183,26 @@ impl Client {
         if response.len() > MAX_RESPONSE_BYTES {
             return self.fail(invocation, &too_large(response.len()));
         }
-        let path = invocation_path(invocation, path::RESPONSE);
-        let url = self.url(&path);
+        // The URL is built once and moved into the request (ureq would copy a borrowed one);
+        // only a retry after a refused connection builds it again.
+        let mut url = Some(self.invocation_url(invocation, path::RESPONSE));
         let answer = retry(
-            || with_invocation_id(self.agent.post(&url), invocation).send(response),
+            || {
+                let url = url
+                    .take()
+                    .unwrap_or_else(|| self.invocation_url(invocation, path::RESPONSE));
+                with_invocation_id(self.agent.post(url), invocation).send(response)
+            },
             refused,
         );
-        judge_post(&path, answer)
+        judge_post(InvocationPath(invocation, path::RESPONSE), answer)
     }
 
     /// `POST /runtime/invocation/{id}/error` with the error JSON.
     pub fn fail(&self, invocation: &Invocation, error: &Error) -> Result<(), RuntimeError> {
-        let path = invocation_path(invocation, path::ERROR);
-        judge_post(&path, self.post_error(&path, Some(invocation), error))
+        let url = || self.invocation_url(invocation, path::ERROR);
+        let answer = self.post_error(url, Some(invocation), error);
+        judge_post(InvocationPath(invocation, path::ERROR), answer)
     }
 
     /// `POST /runtime/init/error`: initialisation failed, before the first `next`. Unlike
@@ -235,7 +242,7 @@ impl Client {
     /// last line can say whether Lambda got the report.
     fn post_before_exit(&self, path: &str, error: &Error) -> Result<(), String> {
         let call = format!("POST {path}");
-        match self.post_error(path, None, error) {
+        match self.post_error(|| self.url(path), None, error) {
             Ok(mut response) if response.status().is_success() => {
                 drain(&mut response);
                 Ok(())
@@ -290,22 +297,37 @@ impl Client {
         url
     }
 
+    /// `{base}/runtime/invocation/{encoded id}{suffix}`, in one allocation of the exact size
+    /// (every real id passes unencoded).
+    fn invocation_url(&self, invocation: &Invocation, suffix: &str) -> String {
+        let (base, id) = (&self.endpoint.base_text, invocation.request_id());
+        let mut url =
+            String::with_capacity(base.len() + path::INVOCATION.len() + id.len() + suffix.len());
+        url.push_str(base);
+        url.push_str(path::INVOCATION);
+        url.extend(utf8_percent_encode(id, ID_SEGMENT));
+        url.push_str(suffix);
+        url
+    }
+
+    /// An error post to the URL `url` builds (once; again only for a retry).
     fn post_error(
         &self,
-        path: &str,
+        url: impl Fn() -> String,
         invocation: Option<&Invocation>,
         error: &Error,
     ) -> Result<Response<ureq::Body>, ureq::Error> {
-        let url = self.url(path);
+        let mut first = Some(url());
         let body = error.to_json();
         let error_type = error.error_type_header();
         // Only an invocation's error has a trace for X-Ray to attach the cause to.
         let cause =
             invocation.and_then(|_| error.xray_cause(working_directory(), MAX_XRAY_CAUSE_BYTES));
         let send = || {
+            let url = first.take().unwrap_or_else(&url);
             let mut request = self
                 .agent
-                .post(&url)
+                .post(url)
                 .header(header::ERROR_TYPE, &error_type)
                 .header(header::CONTENT_TYPE, content_type::ERROR);
             if let Some(cause) = &cause {
@@ -379,6 +401,17 @@ fn invocation_path(invocation: &Invocation, suffix: &str) -> String {
     path.extend(utf8_percent_encode(id, ID_SEGMENT));
     path.push_str(suffix);
     path
+}
+
+/// `/runtime/invocation/{encoded id}{suffix}` for messages: written only when one is printed.
+struct InvocationPath<'a>(&'a Invocation, &'static str);
+
+impl std::fmt::Display for InvocationPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let InvocationPath(invocation, suffix) = self;
+        let id = utf8_percent_encode(invocation.request_id(), ID_SEGMENT);
+        write!(f, "{}{id}{suffix}", path::INVOCATION)
+    }
 }
 
 /// The request id as it appears in the path (for the fuzz target).
@@ -526,7 +559,7 @@ pub(crate) fn drain(answer: &mut Response<ureq::Body>) {
 /// What a buffered post's answer means: a lost connection costs one line (the post may have
 /// arrived: posting again could answer twice); otherwise the status is [`judge`]d.
 fn judge_post(
-    path: &str,
+    path: impl std::fmt::Display,
     answer: Result<Response<ureq::Body>, ureq::Error>,
 ) -> Result<(), RuntimeError> {
     match answer {
