@@ -91,9 +91,12 @@ impl Client {
     /// A client for `endpoint`, the value of `AWS_LAMBDA_RUNTIME_API`: `host:port` on Lambda,
     /// or `http://host:port/prefix` from some emulators (the prefix is kept).
     pub fn new(endpoint: &str) -> Result<Client, RuntimeError> {
-        let base = base_url(endpoint)?;
-        let base_text = base.to_string();
-        let next = join(&base_text, path::NEXT).map_err(|()| RuntimeError::BadEndpoint {
+        let (base, base_text) = base_of(endpoint, VERSION)?;
+        let mut next = String::with_capacity(base_text.len() + path::NEXT.len());
+        next.push_str(&base_text);
+        next.push_str(path::NEXT);
+        // Parsed from the String it is given: no copy.
+        let next = Uri::try_from(next).map_err(|_| RuntimeError::BadEndpoint {
             value: endpoint.to_owned(),
             reason: "it does not make a valid URL",
         })?;
@@ -201,7 +204,7 @@ impl Client {
     /// `POST /runtime/invocation/{id}/error` with the error JSON.
     pub fn fail(&self, invocation: &Invocation, error: &Error) -> Result<(), RuntimeError> {
         let url = || self.invocation_url(invocation, path::ERROR);
-        let answer = self.post_error(url, Some(invocation), error);
+        let answer = self.post_error(&url, Some(invocation), error);
         judge_post(InvocationPath(invocation, path::ERROR), answer)
     }
 
@@ -242,7 +245,7 @@ impl Client {
     /// last line can say whether Lambda got the report.
     fn post_before_exit(&self, path: &str, error: &Error) -> Result<(), String> {
         let call = format!("POST {path}");
-        match self.post_error(|| self.url(path), None, error) {
+        match self.post_error(&|| self.url(path), None, error) {
             Ok(mut response) if response.status().is_success() => {
                 drain(&mut response);
                 Ok(())
@@ -310,10 +313,12 @@ impl Client {
         url
     }
 
-    /// An error post to the URL `url` builds (once; again only for a retry).
+    /// An error post to the URL `url` builds (once; again only for a retry). `url` is a
+    /// trait object so that this function is one copy, not one per caller (4 KB of release
+    /// code).
     fn post_error(
         &self,
-        url: impl Fn() -> String,
+        url: &dyn Fn() -> String,
         invocation: Option<&Invocation>,
         error: &Error,
     ) -> Result<Response<ureq::Body>, ureq::Error> {
@@ -324,7 +329,7 @@ impl Client {
         let cause =
             invocation.and_then(|_| error.xray_cause(working_directory(), MAX_XRAY_CAUSE_BYTES));
         let send = || {
-            let url = first.take().unwrap_or_else(&url);
+            let url = first.take().unwrap_or_else(url);
             let mut request = self
                 .agent
                 .post(url)
@@ -465,7 +470,9 @@ pub(crate) fn loopback_agent() -> ureq::Agent {
     ureq::Agent::with_parts(config, LoopbackConnector, ResolveOnce::default())
 }
 
-/// `http://host:port[/prefix]/2018-06-01` from the value of `AWS_LAMBDA_RUNTIME_API`.
+/// `http://host:port[/prefix]/2018-06-01` from the value of `AWS_LAMBDA_RUNTIME_API` (the
+/// client keeps the text it was parsed from too: [`base_of`]).
+#[cfg(any(test, fuzzing))]
 pub(crate) fn base_url(endpoint: &str) -> Result<Uri, RuntimeError> {
     base_url_of(endpoint, VERSION)
 }
@@ -473,6 +480,12 @@ pub(crate) fn base_url(endpoint: &str) -> Result<Uri, RuntimeError> {
 /// `http://host:port[/prefix]/{version}`: the root of one of the Lambda APIs (the Extensions
 /// API sits beside the Runtime API, under another version).
 pub(crate) fn base_url_of(endpoint: &str, version: &str) -> Result<Uri, RuntimeError> {
+    base_of(endpoint, version).map(|(url, _)| url)
+}
+
+/// [`base_url_of`], with the URL also as the text it was parsed from (which is what its
+/// `Display` would write).
+fn base_of(endpoint: &str, version: &str) -> Result<(Uri, String), RuntimeError> {
     let bad = |reason| RuntimeError::BadEndpoint {
         value: endpoint.to_owned(),
         reason,
@@ -512,15 +525,10 @@ pub(crate) fn base_url_of(endpoint: &str, version: &str) -> Result<Uri, RuntimeE
                 && url.host().is_some_and(|host| !host.is_empty())
                 && url.port_u16().is_some() =>
         {
-            Ok(url)
+            Ok((url, base))
         }
         _ => Err(bad("it does not make a valid URL")),
     }
-}
-
-/// `base` + `path`, parsed.
-fn join(base: &str, path: &str) -> Result<Uri, ()> {
-    format!("{base}{path}").parse().map_err(|_| ())
 }
 
 /// Runs `call` until it succeeds or fails in a way `again` does not accept, pausing
