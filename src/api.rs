@@ -120,6 +120,16 @@ impl Client {
 
     /// `GET /runtime/invocation/next`: blocks (with no timeout) until Lambda has an event.
     pub fn next(&self, config: &Arc<Config>) -> Result<Delivery, RuntimeError> {
+        self.next_into(config, Vec::new())
+    }
+
+    /// [`Client::next`], reading the event into `buffer` (emptied first): the loop hands back
+    /// the previous event's buffer, so that a small event costs no allocation.
+    pub(crate) fn next_into(
+        &self,
+        config: &Arc<Config>,
+        mut buffer: Vec<u8>,
+    ) -> Result<Delivery, RuntimeError> {
         let call = "GET /runtime/invocation/next";
         let unanswered = |failure: &ureq::Error| {
             matches!(failure, ureq::Error::Io(_) | ureq::Error::ConnectionFailed)
@@ -158,7 +168,9 @@ impl Client {
         let body = response.body_mut();
         // Sized from Content-Length up front: a 6 MB event is read without regrowing.
         let expected = body.content_length().unwrap_or(0).min(MAX_EVENT_BYTES);
-        let mut event = Vec::with_capacity(expected as usize);
+        buffer.clear();
+        buffer.reserve(expected as usize);
+        let mut event = buffer;
         let event = body
             .with_config()
             .limit(MAX_EVENT_BYTES)
