@@ -200,12 +200,12 @@ impl Client {
         }
         // The URL is built once and moved into the request (ureq would copy a borrowed one);
         // only a retry after a refused connection builds it again.
-        let mut url = Some(self.invocation_url(invocation, path::RESPONSE));
+        let mut url = Some(self.post_url(Some(invocation), path::RESPONSE));
         let answer = retry(
             || {
                 let url = url
                     .take()
-                    .unwrap_or_else(|| self.invocation_url(invocation, path::RESPONSE));
+                    .unwrap_or_else(|| self.post_url(Some(invocation), path::RESPONSE))?;
                 with_invocation_id(self.agent.post(url), invocation).send(response)
             },
             refused,
@@ -215,8 +215,7 @@ impl Client {
 
     /// `POST /runtime/invocation/{id}/error` with the error JSON.
     pub fn fail(&self, invocation: &Invocation, error: &Error) -> Result<(), RuntimeError> {
-        let url = || self.invocation_url(invocation, path::ERROR);
-        let answer = self.post_error(&url, Some(invocation), error);
+        let answer = self.post_error(path::ERROR, Some(invocation), error);
         judge_post(InvocationPath(invocation, path::ERROR), answer)
     }
 
@@ -257,7 +256,7 @@ impl Client {
     /// last line can say whether Lambda got the report.
     fn post_before_exit(&self, path: &str, error: &Error) -> Result<(), String> {
         let call = format!("POST {path}");
-        match self.post_error(&|| self.url(path), None, error) {
+        match self.post_error(path, None, error) {
             Ok(mut response) if response.status().is_success() => {
                 drain(&mut response);
                 Ok(())
@@ -303,45 +302,39 @@ impl Client {
         })
     }
 
-    /// The base URL + `path`, in one allocation (a post's URL, once per invocation).
-    fn url(&self, path: &str) -> String {
+    /// A post's URL: `{base}/runtime/invocation/{encoded id}{path}` for an invocation's
+    /// answer, `{base}{path}` otherwise; written in one allocation of the exact size (every
+    /// real id passes unencoded) and parsed in place, not copied by ureq.
+    fn post_url(&self, invocation: Option<&Invocation>, path: &str) -> Result<Uri, ureq::Error> {
         let base = &self.endpoint.base_text;
-        let mut url = String::with_capacity(base.len() + path.len());
+        let id = invocation.map_or("", |invocation| invocation.request_id());
+        let prefix = invocation.map_or("", |_| path::INVOCATION);
+        let mut url = String::with_capacity(base.len() + prefix.len() + id.len() + path.len());
         url.push_str(base);
-        url.push_str(path);
-        url
-    }
-
-    /// `{base}/runtime/invocation/{encoded id}{suffix}`, in one allocation of the exact size
-    /// (every real id passes unencoded).
-    fn invocation_url(&self, invocation: &Invocation, suffix: &str) -> String {
-        let (base, id) = (&self.endpoint.base_text, invocation.request_id());
-        let mut url =
-            String::with_capacity(base.len() + path::INVOCATION.len() + id.len() + suffix.len());
-        url.push_str(base);
-        url.push_str(path::INVOCATION);
+        url.push_str(prefix);
         url.extend(utf8_percent_encode(id, ID_SEGMENT));
-        url.push_str(suffix);
-        url
+        url.push_str(path);
+        Uri::try_from(url).map_err(|invalid| ureq::Error::Http(invalid.into()))
     }
 
-    /// An error post to the URL `url` builds (once; again only for a retry). `url` is a
-    /// trait object so that this function is one copy, not one per caller (4 KB of release
-    /// code).
+    /// An error post: to `path` under the invocation when there is one, else under the base.
     fn post_error(
         &self,
-        url: &dyn Fn() -> String,
+        path: &str,
         invocation: Option<&Invocation>,
         error: &Error,
     ) -> Result<Response<ureq::Body>, ureq::Error> {
-        let mut first = Some(url());
+        // Built once; again only for a retry after a refused connection.
+        let mut first = Some(self.post_url(invocation, path));
         let body = error.to_json();
         let error_type = error.error_type_header();
         // Only an invocation's error has a trace for X-Ray to attach the cause to.
         let cause =
             invocation.and_then(|_| error.xray_cause(working_directory(), MAX_XRAY_CAUSE_BYTES));
         let send = || {
-            let url = first.take().unwrap_or_else(url);
+            let url = first
+                .take()
+                .unwrap_or_else(|| self.post_url(invocation, path))?;
             let mut request = self
                 .agent
                 .post(url)

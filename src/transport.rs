@@ -82,14 +82,17 @@ impl Resolver for ResolveOnce {
             .authority()
             .and_then(|a| a.as_str().parse::<SocketAddr>().ok());
         let addrs = match literal {
-            Some(addr) => {
+            Some(addr) => self.resolved.get_or_init(|| {
                 let mut addrs = self.empty();
                 addrs.push(addr);
                 addrs
+            }),
+            None => {
+                let addrs = DefaultResolver::default().resolve(uri, config, timeout)?;
+                self.resolved.get_or_init(|| addrs)
             }
-            None => DefaultResolver::default().resolve(uri, config, timeout)?,
         };
-        Ok(self.resolved.get_or_init(|| addrs).clone())
+        Ok(addrs.clone())
     }
 }
 
