@@ -91,9 +91,12 @@ impl Client {
     /// A client for `endpoint`, the value of `AWS_LAMBDA_RUNTIME_API`: `host:port` on Lambda,
     /// or `http://host:port/prefix` from some emulators (the prefix is kept).
     pub fn new(endpoint: &str) -> Result<Client, RuntimeError> {
-        let base = base_url(endpoint)?;
-        let base_text = base.to_string();
-        let next = join(&base_text, path::NEXT).map_err(|()| RuntimeError::BadEndpoint {
+        let (base, base_text) = base_of(endpoint, VERSION)?;
+        let mut next = String::with_capacity(base_text.len() + path::NEXT.len());
+        next.push_str(&base_text);
+        next.push_str(path::NEXT);
+        // Parsed from the String it is given: no copy.
+        let next = Uri::try_from(next).map_err(|_| RuntimeError::BadEndpoint {
             value: endpoint.to_owned(),
             reason: "it does not make a valid URL",
         })?;
@@ -117,6 +120,16 @@ impl Client {
 
     /// `GET /runtime/invocation/next`: blocks (with no timeout) until Lambda has an event.
     pub fn next(&self, config: &Arc<Config>) -> Result<Delivery, RuntimeError> {
+        self.next_into(config, Vec::new())
+    }
+
+    /// [`Client::next`], reading the event into `buffer` (emptied first): the loop hands back
+    /// the previous event's buffer, so that a small event costs no allocation.
+    pub(crate) fn next_into(
+        &self,
+        config: &Arc<Config>,
+        mut buffer: Vec<u8>,
+    ) -> Result<Delivery, RuntimeError> {
         let call = "GET /runtime/invocation/next";
         let unanswered = |failure: &ureq::Error| {
             matches!(failure, ureq::Error::Io(_) | ureq::Error::ConnectionFailed)
@@ -155,7 +168,9 @@ impl Client {
         let body = response.body_mut();
         // Sized from Content-Length up front: a 6 MB event is read without regrowing.
         let expected = body.content_length().unwrap_or(0).min(MAX_EVENT_BYTES);
-        let mut event = Vec::with_capacity(expected as usize);
+        buffer.clear();
+        buffer.reserve(expected as usize);
+        let mut event = buffer;
         let event = body
             .with_config()
             .limit(MAX_EVENT_BYTES)
@@ -183,19 +198,25 @@ impl Client {
         if response.len() > MAX_RESPONSE_BYTES {
             return self.fail(invocation, &too_large(response.len()));
         }
-        let path = invocation_path(invocation, path::RESPONSE);
-        let url = self.url(&path);
+        // The URL is built once and moved into the request (ureq would copy a borrowed one);
+        // only a retry after a refused connection builds it again.
+        let mut url = Some(self.post_url(Some(invocation), path::RESPONSE));
         let answer = retry(
-            || with_invocation_id(self.agent.post(&url), invocation).send(response),
+            || {
+                let url = url
+                    .take()
+                    .unwrap_or_else(|| self.post_url(Some(invocation), path::RESPONSE))?;
+                with_invocation_id(self.agent.post(url), invocation).send(response)
+            },
             refused,
         );
-        judge_post(&path, answer)
+        judge_post(InvocationPath(invocation, path::RESPONSE), answer)
     }
 
     /// `POST /runtime/invocation/{id}/error` with the error JSON.
     pub fn fail(&self, invocation: &Invocation, error: &Error) -> Result<(), RuntimeError> {
-        let path = invocation_path(invocation, path::ERROR);
-        judge_post(&path, self.post_error(&path, Some(invocation), error))
+        let answer = self.post_error(path::ERROR, Some(invocation), error);
+        judge_post(InvocationPath(invocation, path::ERROR), answer)
     }
 
     /// `POST /runtime/init/error`: initialisation failed, before the first `next`. Unlike
@@ -281,31 +302,42 @@ impl Client {
         })
     }
 
-    /// The base URL + `path`, in one allocation (a post's URL, once per invocation).
-    fn url(&self, path: &str) -> String {
+    /// A post's URL: `{base}/runtime/invocation/{encoded id}{path}` for an invocation's
+    /// answer, `{base}{path}` otherwise; written in one allocation of the exact size (every
+    /// real id passes unencoded) and parsed in place, not copied by ureq.
+    fn post_url(&self, invocation: Option<&Invocation>, path: &str) -> Result<Uri, ureq::Error> {
         let base = &self.endpoint.base_text;
-        let mut url = String::with_capacity(base.len() + path.len());
+        let id = invocation.map_or("", |invocation| invocation.request_id());
+        let prefix = invocation.map_or("", |_| path::INVOCATION);
+        let mut url = String::with_capacity(base.len() + prefix.len() + id.len() + path.len());
         url.push_str(base);
+        url.push_str(prefix);
+        url.extend(utf8_percent_encode(id, ID_SEGMENT));
         url.push_str(path);
-        url
+        Uri::try_from(url).map_err(|invalid| ureq::Error::Http(invalid.into()))
     }
 
+    /// An error post: to `path` under the invocation when there is one, else under the base.
     fn post_error(
         &self,
         path: &str,
         invocation: Option<&Invocation>,
         error: &Error,
     ) -> Result<Response<ureq::Body>, ureq::Error> {
-        let url = self.url(path);
+        // Built once; again only for a retry after a refused connection.
+        let mut first = Some(self.post_url(invocation, path));
         let body = error.to_json();
         let error_type = error.error_type_header();
         // Only an invocation's error has a trace for X-Ray to attach the cause to.
         let cause =
             invocation.and_then(|_| error.xray_cause(working_directory(), MAX_XRAY_CAUSE_BYTES));
         let send = || {
+            let url = first
+                .take()
+                .unwrap_or_else(|| self.post_url(invocation, path))?;
             let mut request = self
                 .agent
-                .post(&url)
+                .post(url)
                 .header(header::ERROR_TYPE, &error_type)
                 .header(header::CONTENT_TYPE, content_type::ERROR);
             if let Some(cause) = &cause {
@@ -381,6 +413,17 @@ fn invocation_path(invocation: &Invocation, suffix: &str) -> String {
     path
 }
 
+/// `/runtime/invocation/{encoded id}{suffix}` for messages: written only when one is printed.
+struct InvocationPath<'a>(&'a Invocation, &'static str);
+
+impl std::fmt::Display for InvocationPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let InvocationPath(invocation, suffix) = self;
+        let id = utf8_percent_encode(invocation.request_id(), ID_SEGMENT);
+        write!(f, "{}{id}{suffix}", path::INVOCATION)
+    }
+}
+
 /// The request id as it appears in the path (for the fuzz target).
 #[cfg(fuzzing)]
 pub(crate) fn encode_id(request_id: &str) -> String {
@@ -432,7 +475,9 @@ pub(crate) fn loopback_agent() -> ureq::Agent {
     ureq::Agent::with_parts(config, LoopbackConnector, ResolveOnce::default())
 }
 
-/// `http://host:port[/prefix]/2018-06-01` from the value of `AWS_LAMBDA_RUNTIME_API`.
+/// `http://host:port[/prefix]/2018-06-01` from the value of `AWS_LAMBDA_RUNTIME_API` (the
+/// client keeps the text it was parsed from too: [`base_of`]).
+#[cfg(any(test, fuzzing))]
 pub(crate) fn base_url(endpoint: &str) -> Result<Uri, RuntimeError> {
     base_url_of(endpoint, VERSION)
 }
@@ -440,6 +485,12 @@ pub(crate) fn base_url(endpoint: &str) -> Result<Uri, RuntimeError> {
 /// `http://host:port[/prefix]/{version}`: the root of one of the Lambda APIs (the Extensions
 /// API sits beside the Runtime API, under another version).
 pub(crate) fn base_url_of(endpoint: &str, version: &str) -> Result<Uri, RuntimeError> {
+    base_of(endpoint, version).map(|(url, _)| url)
+}
+
+/// [`base_url_of`], with the URL also as the text it was parsed from (which is what its
+/// `Display` would write).
+fn base_of(endpoint: &str, version: &str) -> Result<(Uri, String), RuntimeError> {
     let bad = |reason| RuntimeError::BadEndpoint {
         value: endpoint.to_owned(),
         reason,
@@ -479,15 +530,10 @@ pub(crate) fn base_url_of(endpoint: &str, version: &str) -> Result<Uri, RuntimeE
                 && url.host().is_some_and(|host| !host.is_empty())
                 && url.port_u16().is_some() =>
         {
-            Ok(url)
+            Ok((url, base))
         }
         _ => Err(bad("it does not make a valid URL")),
     }
-}
-
-/// `base` + `path`, parsed.
-fn join(base: &str, path: &str) -> Result<Uri, ()> {
-    format!("{base}{path}").parse().map_err(|_| ())
 }
 
 /// Runs `call` until it succeeds or fails in a way `again` does not accept, pausing
@@ -526,7 +572,7 @@ pub(crate) fn drain(answer: &mut Response<ureq::Body>) {
 /// What a buffered post's answer means: a lost connection costs one line (the post may have
 /// arrived: posting again could answer twice); otherwise the status is [`judge`]d.
 fn judge_post(
-    path: &str,
+    path: impl std::fmt::Display,
     answer: Result<Response<ureq::Body>, ureq::Error>,
 ) -> Result<(), RuntimeError> {
     match answer {

@@ -155,14 +155,16 @@ impl Context {
         headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
         config: &Arc<Config>,
     ) -> Result<Context, String> {
-        let mut request_ids = Vec::new();
+        // The first request id and how many there were (no list: one is the rule).
+        let (mut request_id, mut request_ids) = (None, 0);
         let mut deadline = None;
         let [mut arn, mut trace_id, mut client_context, mut identity, mut tenant_id, mut invocation_id] =
             [None, None, None, None, None, None];
         for (name, value) in headers {
             let slot = match name {
                 _ if name.eq_ignore_ascii_case(header::REQUEST_ID) => {
-                    request_ids.push(value);
+                    request_id = request_id.or(Some(value));
+                    request_ids += 1;
                     continue;
                 }
                 _ if name.eq_ignore_ascii_case(header::DEADLINE_MS) => {
@@ -181,19 +183,14 @@ impl Context {
                 *slot = Some(String::from_utf8_lossy(value).into_owned());
             }
         }
-        let request_id = match request_ids[..] {
-            [] => return Err("the request id header is missing".into()),
-            [[]] => return Err("the request id header is empty".into()),
+        let request_id = match (request_ids, request_id) {
+            (0, _) | (_, None) => return Err("the request id header is missing".into()),
+            (1, Some([])) => return Err("the request id header is empty".into()),
             // Answering to a lossy copy of the id would answer a different invocation.
-            [id] => {
+            (1, Some(id)) => {
                 String::from_utf8(id.to_vec()).map_err(|_| "the request id header is not UTF-8")?
             }
-            [..] => {
-                return Err(format!(
-                    "the request id header appears {} times",
-                    request_ids.len()
-                ))
-            }
+            (count, _) => return Err(format!("the request id header appears {count} times")),
         };
         Ok(Context {
             request_id,

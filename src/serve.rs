@@ -44,21 +44,31 @@ pub fn serve<H: Handler>(
 ) -> Result<Infallible, RuntimeError> {
     panic::install_hook();
     let _slot = inflight::register(Arc::new(client.clone()));
+    // The last event's buffer, read into again by the next `next` (kept up to SPARE_BYTES).
+    let mut spare = Vec::new();
     loop {
         // 1. The next event: blocks until Lambda has one.
         let Delivery {
             invocation,
             context,
             event,
-        } = client.next(config)?;
+        } = client.next_into(config, std::mem::take(&mut spare))?;
         // 2. The handler (a panic becomes the invocation's error).
         inflight::begin(&invocation);
         let mut stream = match H::STREAMS {
             true => ResponseStream::to_runtime_api(client, &invocation),
             false => ResponseStream::unused(),
         };
-        let outcome =
-            event.and_then(|event| panic::catching(|| handler.call(&event, context, &mut stream)));
+        let outcome = match event {
+            Ok(event) => {
+                let outcome = panic::catching(|| handler.call(&event, context, &mut stream));
+                if event.capacity() <= SPARE_BYTES {
+                    spare = event;
+                }
+                outcome
+            }
+            Err(error) => Err(error),
+        };
         // 3. The answer: exactly one, unless a panic elsewhere gave it already.
         if inflight::answer_now() {
             let answered = match (H::STREAMS, outcome) {
@@ -71,6 +81,10 @@ pub fn serve<H: Handler>(
         }
     }
 }
+
+/// The largest event buffer the loop keeps for the next event: small events then cost no
+/// allocation, and a large one's memory is not held between invocations.
+const SPARE_BYTES: usize = 64 * 1024;
 
 /// The loop's one-shot sibling for a local invoke: the handler once, on a given event, with
 /// a streamed answer going to stdout as it is written. Returns what a buffered handler

@@ -16,7 +16,7 @@
 //! No timeouts: `next` must block for as long as Lambda has no event.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::OnceLock;
 
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
@@ -76,8 +76,23 @@ impl Resolver for ResolveOnce {
         if let Some(addrs) = self.resolved.get() {
             return Ok(addrs.clone());
         }
-        let addrs = DefaultResolver::default().resolve(uri, config, timeout)?;
-        Ok(self.resolved.get_or_init(|| addrs).clone())
+        // An IP address and port (what Lambda gives) is its own answer: no `host:port` string
+        // to format and resolve. A name goes to ureq's resolver.
+        let literal = uri
+            .authority()
+            .and_then(|a| a.as_str().parse::<SocketAddr>().ok());
+        let addrs = match literal {
+            Some(addr) => self.resolved.get_or_init(|| {
+                let mut addrs = self.empty();
+                addrs.push(addr);
+                addrs
+            }),
+            None => {
+                let addrs = DefaultResolver::default().resolve(uri, config, timeout)?;
+                self.resolved.get_or_init(|| addrs)
+            }
+        };
+        Ok(addrs.clone())
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! `harness run --manifest FILE [--quick] [--rounds N] [--out FILE]` measures every function of
 //! the manifest (written by run.sh) and prints one markdown table.
-//! `harness serve --bin PATH [--wrap "TOOL ARGS"] [--invocations N] [--size BYTES]` serves one
-//! child N invocations and ends it with a 500 (for strace excerpts and by-hand checks).
+//! `harness serve --bin PATH [--wrap "TOOL ARGS"] [--invocations N] [--size BYTES] [--terminate]`
+//! serves one child N invocations and ends it with a 500 (or SIGTERM at the next `next`) (for strace excerpts and by-hand checks).
 
 mod api;
 mod counts;
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(&args[1..]),
         _ => Err(
             "usage: harness run --manifest FILE [--quick] [--rounds N] [--out FILE] \
-                  | harness serve --bin PATH [--wrap CMD] [--invocations N] [--size BYTES]"
+                  | harness serve --bin PATH [--wrap CMD] [--invocations N] [--size BYTES] [--terminate]"
                 .to_owned(),
         ),
     };
@@ -130,7 +130,11 @@ fn serve(args: &[String]) -> Result<(), String> {
         bin: &bin,
         warmup: 0,
         measured: invocations,
-        ending: session::Ending::Fail,
+        // `--terminate`: SIGTERM at the last `next` instead of a 500 (as the init count does).
+        ending: match args.iter().any(|a| a == "--terminate") {
+            true => session::Ending::Terminate,
+            false => session::Ending::Fail,
+        },
         timeout: std::time::Duration::from_secs(300),
         stderr: std::env::temp_dir().join("lambda-loop-bench-serve.stderr"),
     };
