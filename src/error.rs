@@ -120,31 +120,55 @@ impl Error {
                 paths.push(frame.1);
             }
         }
-        let stack: Vec<serde_json::Value> = frames
-            .iter()
-            .map(|(label, path, line)| serde_json::json!({"label": label, "path": path, "line": line}))
-            .collect();
-        let cause = serde_json::json!({
-            "working_directory": working_directory,
-            "exceptions": [{"type": self.error_type, "message": self.message, "stack": stack}],
-            "paths": paths,
-        });
-        let mut ascii = String::new();
-        for c in cause.to_string().chars() {
-            if c.is_ascii() {
-                ascii.push(c);
+        // Written by hand rather than through serde_json's Value: the keys in serde_json's
+        // (sorted) order, every string pure ASCII.
+        let mut cause = String::from("{\"exceptions\":[{\"message\":");
+        push_ascii_json(&mut cause, &self.message);
+        cause.push_str(",\"stack\":[");
+        for (at, (label, path, line)) in frames.iter().enumerate() {
+            cause.push_str(if at == 0 {
+                "{\"label\":"
             } else {
-                // Inside a JSON string (the only place a non-ASCII character can be): escaped.
+                ",{\"label\":"
+            });
+            push_ascii_json(&mut cause, label);
+            cause.push_str(&format!(",\"line\":{line},\"path\":"));
+            push_ascii_json(&mut cause, path);
+            cause.push('}');
+        }
+        cause.push_str("],\"type\":");
+        push_ascii_json(&mut cause, &self.error_type);
+        cause.push_str("}],\"paths\":[");
+        for (at, path) in paths.iter().enumerate() {
+            if at > 0 {
+                cause.push(',');
+            }
+            push_ascii_json(&mut cause, path);
+        }
+        cause.push_str("],\"working_directory\":");
+        push_ascii_json(&mut cause, working_directory);
+        cause.push('}');
+        (cause.len() <= limit).then_some(cause)
+    }
+}
+
+/// `text` as a JSON string of ASCII characters only: quotes, backslashes and control
+/// characters escaped as JSON requires, every non-ASCII character as `\u` escapes (UTF-16).
+fn push_ascii_json(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            _ => {
                 for unit in c.encode_utf16(&mut [0; 2]) {
-                    ascii.push_str(&format!("\\u{unit:04x}"));
+                    out.push_str(&format!("\\u{unit:04x}"));
                 }
             }
-            if ascii.len() > limit {
-                return None;
-            }
         }
-        Some(ascii)
     }
+    out.push('"');
 }
 
 /// The frames of a backtrace in `stackTrace` lines, as std prints them:
@@ -391,6 +415,13 @@ mod tests {
             r#"{"exceptions":[{"message":"m","stack":[],"type":"E"}],"paths":[],"working_directory":"/"}"#
         );
         assert_eq!(Error::new("E", "x".repeat(100)).xray_cause("/", 64), None);
+        let odd = "say \"hi\"\\ \n\t\u{1}\u{7f} é 🦀";
+        let cause = Error::new(odd, odd).xray_cause(odd, 1 << 20).unwrap();
+        assert!(cause.is_ascii(), "{cause}");
+        let parsed: serde_json::Value = serde_json::from_str(&cause).unwrap();
+        assert_eq!(parsed["exceptions"][0]["message"], odd);
+        assert_eq!(parsed["exceptions"][0]["type"], odd);
+        assert_eq!(parsed["working_directory"], odd);
     }
 
     #[test]

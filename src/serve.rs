@@ -170,10 +170,8 @@ pub(crate) fn serve_one_at_a_time<H: Handler>(
     config: &Arc<Config>,
     handler: H,
 ) -> Result<Infallible, RuntimeError> {
-    match config.from_env {
-        true => serve(client, config, SetsTraceEnv::new(handler)),
-        false => serve(client, config, handler),
-    }
+    // One loop either way (a flag, not a second copy of the loop in the binary).
+    serve(client, config, SetsTraceEnv::new(handler, config.from_env))
 }
 
 /// Puts each invocation's trace id into `_X_AMZN_TRACE_ID` for X-Ray SDKs, and removes a
@@ -181,15 +179,18 @@ pub(crate) fn serve_one_at_a_time<H: Handler>(
 /// variable cannot serve concurrent invocations.
 struct SetsTraceEnv<H> {
     handler: H,
+    /// False for a caller's configuration: then the environment is never written.
+    enabled: bool,
     /// Whether the variable may hold a value (one inherited at start counts): removing it is a
     /// scan of the environment, paid only when there is something to remove.
     maybe_set: bool,
 }
 
 impl<H> SetsTraceEnv<H> {
-    fn new(handler: H) -> SetsTraceEnv<H> {
+    fn new(handler: H, enabled: bool) -> SetsTraceEnv<H> {
         SetsTraceEnv {
             handler,
+            enabled,
             maybe_set: true,
         }
     }
@@ -205,6 +206,7 @@ impl<H: Handler> Handler for SetsTraceEnv<H> {
         out: &mut ResponseStream,
     ) -> Result<Vec<u8>> {
         match context.xray_trace_id.as_deref() {
+            _ if !self.enabled => {}
             // set_var panics on a NUL byte; such a header is no trace id anyway.
             Some(id) if !id.contains('\0') => {
                 std::env::set_var(env::TRACE_ID, id);
