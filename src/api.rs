@@ -131,9 +131,6 @@ impl Client {
         mut buffer: Vec<u8>,
     ) -> Result<Delivery, RuntimeError> {
         let call = "GET /runtime/invocation/next";
-        let unanswered = |failure: &ureq::Error| {
-            matches!(failure, ureq::Error::Io(_) | ureq::Error::ConnectionFailed)
-        };
         let answer = retry(
             || self.agent.get(self.endpoint.next.clone()).call(),
             unanswered,
@@ -231,9 +228,6 @@ impl Client {
     pub fn restore_next(&self) -> Result<(), String> {
         let call = format!("GET {}", path::RESTORE_NEXT);
         let url = format!("{}{}", self.endpoint.base, path::RESTORE_NEXT);
-        let unanswered = |failure: &ureq::Error| {
-            matches!(failure, ureq::Error::Io(_) | ureq::Error::ConnectionFailed)
-        };
         match retry(|| self.agent.get(&url).call(), unanswered) {
             Ok(mut response) => {
                 drain(&mut response);
@@ -552,6 +546,12 @@ fn retry<T, E>(mut call: impl FnMut() -> Result<T, E>, again: impl Fn(&E) -> boo
             answer => return answer,
         }
     }
+}
+
+/// A call's failure that proves no answer came (refused, reset or closed before any answer):
+/// asking again for `next` (or `restore/next`) can lose nothing.
+fn unanswered(failure: &ureq::Error) -> bool {
+    matches!(failure, ureq::Error::Io(_) | ureq::Error::ConnectionFailed)
 }
 
 /// A post's failure that proves nothing was sent.
