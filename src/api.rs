@@ -223,6 +223,16 @@ impl Client {
         self.post_before_exit(path::INIT_ERROR, error)
     }
 
+    /// Posts `error` to `/runtime/init/error` and gives the reason the runtime stops, saying
+    /// whether Lambda got the report: what every failed initialisation ends in.
+    pub(crate) fn init_failed(&self, error: &Error) -> RuntimeError {
+        RuntimeError::Init {
+            error_type: error.error_type().to_owned(),
+            message: error.message().to_owned(),
+            unreported: self.init_fail(error).err(),
+        }
+    }
+
     /// `GET /runtime/restore/next` (SnapStart): Lambda takes the snapshot while this waits,
     /// and answers in the restored environment. `Err` says why it did not answer with a 2xx.
     pub fn restore_next(&self) -> Result<(), String> {

@@ -155,11 +155,7 @@ where
             };
             served.serve(&client, &config)
         }
-        Err(error) => Err(RuntimeError::Init {
-            error_type: error.error_type().to_owned(),
-            message: error.message().to_owned(),
-            unreported: client.init_fail(&error).err(),
-        }),
+        Err(error) => Err(client.init_failed(&error)),
     }
 }
 

@@ -80,12 +80,12 @@ pub(crate) fn restore(client: Client) -> std::result::Result<Client, RuntimeErro
                 format!("a before-snapshot hook failed: {error}"),
             )
             .with_stack_trace(error.stack_trace().iter().cloned());
-            return Err(init_failed(&client, error));
+            return Err(client.init_failed(&error));
         }
     }
     if let Err(detail) = client.restore_next() {
         let error = Error::new(error_type::RESTORE, detail);
-        return Err(init_failed(&client, error));
+        return Err(client.init_failed(&error));
     }
     // The snapshot kept no connection: the restored process starts on a new one.
     let client = client.with_own_connection();
@@ -103,12 +103,4 @@ pub(crate) fn restore(client: Client) -> std::result::Result<Client, RuntimeErro
         }
     }
     Ok(client)
-}
-
-fn init_failed(client: &Client, error: Error) -> RuntimeError {
-    RuntimeError::Init {
-        error_type: error.error_type().to_owned(),
-        message: error.message().to_owned(),
-        unreported: client.init_fail(&error).err(),
-    }
 }
