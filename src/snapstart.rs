@@ -74,12 +74,7 @@ pub(crate) fn restore(client: Client) -> std::result::Result<Client, RuntimeErro
     let before = BEFORE_SNAPSHOT.with(|hooks| std::mem::take(&mut *hooks.borrow_mut()));
     let after = AFTER_RESTORE.with(|hooks| std::mem::take(&mut *hooks.borrow_mut()));
     for hook in before.into_iter().rev() {
-        if let Err(error) = crate::panic::catching(hook) {
-            let error = Error::new(
-                error_type::BEFORE_SNAPSHOT,
-                format!("a before-snapshot hook failed: {error}"),
-            )
-            .with_stack_trace(error.stack_trace().iter().cloned());
+        if let Err(error) = run_hook(hook, error_type::BEFORE_SNAPSHOT, "a before-snapshot") {
             return Err(client.init_failed(&error));
         }
     }
@@ -90,12 +85,7 @@ pub(crate) fn restore(client: Client) -> std::result::Result<Client, RuntimeErro
     // The snapshot kept no connection: the restored process starts on a new one.
     let client = client.with_own_connection();
     for hook in after {
-        if let Err(error) = crate::panic::catching(hook) {
-            let error = Error::new(
-                error_type::AFTER_RESTORE,
-                format!("an after-restore hook failed: {error}"),
-            )
-            .with_stack_trace(error.stack_trace().iter().cloned());
+        if let Err(error) = run_hook(hook, error_type::AFTER_RESTORE, "an after-restore") {
             return Err(RuntimeError::AfterRestore {
                 message: error.message().to_owned(),
                 unreported: client.restore_fail(&error).err(),
@@ -103,4 +93,13 @@ pub(crate) fn restore(client: Client) -> std::result::Result<Client, RuntimeErro
         }
     }
     Ok(client)
+}
+
+/// Runs one hook (a panic is its failure); a failure becomes an error of `error_type` whose
+/// message names the hook's kind and the hook's own error, with the hook's stack trace.
+fn run_hook(hook: Hook, error_type: &str, kind: &str) -> Result<()> {
+    crate::panic::catching(hook).map_err(|error| {
+        Error::new(error_type, format!("{kind} hook failed: {error}"))
+            .with_stack_trace(error.stack_trace().iter().cloned())
+    })
 }
