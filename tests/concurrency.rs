@@ -229,7 +229,9 @@ fn process_a_500_on_next_in_any_slot_ends_the_process_with_one_line() {
 }
 
 /// The single loop: one `next` at a time, the trace id in `_X_AMZN_TRACE_ID`, the main thread.
-fn assert_single_loop(extra: &[(&str, &str)]) -> Running {
+/// The fake API is handed back with the child: dropping it answers the waiting `next` with 500,
+/// which would add the exit line to the stderr the callers check.
+fn assert_single_loop(extra: &[(&str, &str)]) -> (FakeApi, Running) {
     let api = FakeApi::start();
     let child = spawn_example("concurrent", &api, extra);
     api.push_event(Event::new("one", b"{}".to_vec()).header("Lambda-Runtime-Trace-Id", trace(1)));
@@ -242,21 +244,21 @@ fn assert_single_loop(extra: &[(&str, &str)]) -> Running {
     api.wait_for_waiting_next(1);
     assert_eq!(api.most_waiting_next(), 1);
     assert_eq!(api.connections(), 1);
-    child
+    (api, child)
 }
 
 #[test]
 fn process_unset_or_one_is_exactly_the_single_loop() {
-    let child = assert_single_loop(&[]);
+    let (_api, child) = assert_single_loop(&[]);
     assert_eq!(child.stderr(), "");
-    let child = assert_single_loop(&[("AWS_LAMBDA_MAX_CONCURRENCY", "1")]);
+    let (_api, child) = assert_single_loop(&[("AWS_LAMBDA_MAX_CONCURRENCY", "1")]);
     assert_eq!(child.stderr(), "");
 }
 
 #[test]
 fn process_an_invalid_value_says_so_once_and_serves_one_at_a_time() {
     for bad in ["0", "four", ""] {
-        let child = assert_single_loop(&[("AWS_LAMBDA_MAX_CONCURRENCY", bad)]);
+        let (_api, child) = assert_single_loop(&[("AWS_LAMBDA_MAX_CONCURRENCY", bad)]);
         let stderr = child.wait_for_stderr(
             "is not a whole number of at least 1; serving one invocation at a time",
         );
