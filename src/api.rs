@@ -23,9 +23,8 @@ use crate::context::{Config, Context, Invocation};
 use crate::error::{Error, RuntimeError};
 use crate::inflight::Abandon;
 use crate::protocol::{
-    content_type, env, error_type, header, path, MAX_ANSWER_BYTES, MAX_EVENT_BYTES,
-    MAX_HEADER_BYTES, MAX_RESPONSE_BYTES, MAX_XRAY_CAUSE_BYTES, RETRY_PAUSES, STREAMING,
-    USER_AGENT, VERSION,
+    content_type, error_type, header, path, MAX_ANSWER_BYTES, MAX_EVENT_BYTES, MAX_HEADER_BYTES,
+    MAX_RESPONSE_BYTES, MAX_XRAY_CAUSE_BYTES, RETRY_PAUSES, STREAMING, USER_AGENT, VERSION,
 };
 use crate::runtime_line::runtime_line;
 use crate::transport::{LoopbackConnector, ResolveOnce};
@@ -627,11 +626,6 @@ fn judge(call: impl std::fmt::Display, status: u16) -> Result<(), RuntimeError> 
             Ok(())
         }
     }
-}
-
-/// The variable that names the Runtime API, read once by the entry points.
-pub(crate) fn endpoint_from_env() -> Option<String> {
-    std::env::var_os(env::RUNTIME_API).map(|value| value.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]

@@ -49,11 +49,24 @@ pub struct Config {
     pub(crate) from_env: bool,
 }
 
+/// The environment variables [`Config::from_lookup`] reads, each once.
+pub(crate) const CONFIG_VARIABLES: [&str; 9] = [
+    env::MAX_CONCURRENCY,
+    env::FUNCTION_NAME,
+    env::FUNCTION_VERSION,
+    env::FUNCTION_MEMORY_SIZE,
+    env::LOG_GROUP_NAME,
+    env::LOG_STREAM_NAME,
+    env::REGION,
+    env::HANDLER,
+    env::INITIALIZATION_TYPE,
+];
+
 impl Config {
     /// Reads the configuration through `var`, a lookup such as `|name| std::env::var(name).ok()`
-    /// (taking the lookup as a parameter keeps tests away from the process environment).
-    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Config {
-        let text = |name: &str| var(name).unwrap_or_default();
+    /// (taking the lookup as a parameter keeps tests away from the process environment). Each
+    /// variable is asked for once.
+    pub fn from_lookup(mut var: impl FnMut(&str) -> Option<String>) -> Config {
         let mut problems = Vec::new();
         let max_concurrency = match var(env::MAX_CONCURRENCY) {
             None => 1,
@@ -68,6 +81,7 @@ impl Config {
                 }
             },
         };
+        let mut text = |name: &str| var(name).unwrap_or_default();
         Config {
             function_name: text(env::FUNCTION_NAME),
             function_version: text(env::FUNCTION_VERSION),
@@ -80,14 +94,6 @@ impl Config {
             initialization_type: text(env::INITIALIZATION_TYPE),
             problems,
             from_env: false,
-        }
-    }
-
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Config {
-        Config {
-            from_env: true,
-            ..Config::from_lookup(|name| std::env::var(name).ok())
         }
     }
 }

@@ -330,7 +330,9 @@
 mod context;
 mod error;
 mod protocol;
-// 2. The process: system calls, the socket, the stderr line, the in-flight registry.
+// 2. The process: system calls, the environment, the socket, the stderr line, the in-flight
+// registry.
+mod environment;
 mod inflight;
 mod runtime_line;
 mod sys;

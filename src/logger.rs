@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
 use crate::context::epoch_ms;
+use crate::environment;
 use crate::inflight;
 use crate::protocol::env;
 use crate::runtime_line::{self, runtime_line};
@@ -47,7 +48,8 @@ const RUNTIME_TARGET: &str = "lambda_loop";
 /// installed, leaves the first logger in place and says so in one line on stderr; so does a
 /// value of the two variables that is not one of the above (the default is used).
 pub fn init() {
-    let settings = Settings::from_lookup(|name| std::env::var(name).ok());
+    let mut found = environment::read([env::LOG_FORMAT, env::LOG_LEVEL]);
+    let settings = Settings::from_lookup(|name| found.take(name));
     static TEXT: LambdaLogger = LambdaLogger { json: false };
     static JSON: LambdaLogger = LambdaLogger { json: true };
     let logger = if settings.json { &JSON } else { &TEXT };
@@ -86,7 +88,7 @@ struct Settings {
 impl Settings {
     /// Reads `AWS_LAMBDA_LOG_FORMAT` and `AWS_LAMBDA_LOG_LEVEL` through `var` (a lookup, so
     /// that tests never touch the process environment). Case does not matter.
-    fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Settings {
+    fn from_lookup(mut var: impl FnMut(&str) -> Option<String>) -> Settings {
         let mut problems = Vec::new();
         let format = var(env::LOG_FORMAT).unwrap_or_default();
         let json = match format.trim().to_ascii_uppercase().as_str() {

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::api::endpoint_from_env;
 use crate::context::Config;
+use crate::environment;
 use crate::error::Result;
 use crate::local;
 use crate::runtime_line::{exit_with, runtime_line};
@@ -42,11 +42,12 @@ where
     I: FnOnce(&Config) -> Result<S>,
     S: Serve,
 {
-    let config = Arc::new(Config::from_env());
+    let (config, endpoint) = environment::read_at_start();
+    let config = Arc::new(config);
     for problem in &config.problems {
         runtime_line!(Warn, "{problem}");
     }
-    let Some(endpoint) = endpoint_from_env() else {
+    let Some(endpoint) = endpoint else {
         local::invoke_once(config, init)
     };
     let Err(failure) = serve::start(&endpoint, config, init);

@@ -100,7 +100,7 @@ fn start() {
             "the SIGTERM thread could not start ({error}); the shutdown hooks will never run"
         );
     }
-    let Some(endpoint) = crate::api::endpoint_from_env() else {
+    let Some(endpoint) = crate::environment::endpoint() else {
         return; // local invoke: there is no Extensions API to register with
     };
     match Extension::register(&endpoint) {
