@@ -312,7 +312,8 @@ if ! grep -q "^\[profile\.$cargo_profile\]" "$workspace_root/Cargo.toml"; then
         --config "profile.$cargo_profile.codegen-units=1")
     if [[ $cargo_profile == size ]]; then
         profile_config+=(--config 'profile.size.inherits="release"'
-            --config 'profile.size.opt-level="z"' --config 'profile.size.panic="abort"')
+            --config 'profile.size.opt-level="z"' --config 'profile.size.panic="abort"'
+            --config 'profile.size.package."*".opt-level="s"')
     else
         profile_config+=(--config 'profile.release.opt-level=3')
     fi

@@ -83,11 +83,20 @@ dir_of() { # profile -> cargo's output folder name
     if [[ "$1" == "release" ]]; then echo release; else echo "$1"; fi
 }
 
+# lambda-loop's size rows get the size profile that build.sh and the crate's own Cargo.toml
+# give a function: opt-level "s" for the dependencies (lambda-loop, ureq, ...), "z" for the
+# function's crate. The official and raw rows keep "z" throughout, their smallest build.
+ll_size_config=(--config 'profile.size.package."*".opt-level="s"')
+profile_config_for() { # family profile -> extra cargo arguments
+    if [[ "$1" == ll-* && "$2" == size ]]; then printf '%s\n' "${ll_size_config[@]}"; fi
+}
+
 cargo build -q --release -p harness
 for target in "$x86" "$arm"; do
     for entry in "${functions[@]}"; do
         read -r name family profile package <<<"$entry"
-        if ! CARGO_BUILD_JOBS=$jobs cargo build -q -p "$package" --profile "$profile" --target "$target" 2>"target/$name.$target.build.log"; then
+        mapfile -t extra < <(profile_config_for "$family" "$profile")
+        if ! CARGO_BUILD_JOBS=$jobs cargo build -q -p "$package" --profile "$profile" "${extra[@]}" --target "$target" 2>"target/$name.$target.build.log"; then
             log "building $name for $target failed (see bench/target/$name.$target.build.log); its $target figures are left out"
         fi
     done
@@ -160,8 +169,9 @@ if [[ -n "$baseline" ]]; then
     for target in "$x86" "$arm"; do
         for profile in release size; do
             for package in ll-echo ll-json; do
+                mapfile -t extra < <(profile_config_for "$package" "$profile")
                 if ! CARGO_BUILD_JOBS=$jobs cargo build -q --manifest-path "$base_ws/Cargo.toml" -p "$package" \
-                    --profile "$profile" --target "$target" 2>"$base_ws/$package-$profile.$target.build.log"; then
+                    --profile "$profile" "${extra[@]}" --target "$target" 2>"$base_ws/$package-$profile.$target.build.log"; then
                     log "building $package ($profile) at $rev for $target failed (see $base_ws/$package-$profile.$target.build.log)"
                 fi
             done
