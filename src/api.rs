@@ -27,7 +27,7 @@ use crate::protocol::{
     MAX_RESPONSE_BYTES, MAX_XRAY_CAUSE_BYTES, RETRY_PAUSES, STREAMING, USER_AGENT, VERSION,
 };
 use crate::runtime_line::runtime_line;
-use crate::transport::{LoopbackConnector, ResolveOnce};
+use crate::transport::{loopback_or_literal, LoopbackConnector, ResolveOnce};
 
 /// A client of one Runtime API endpoint: the building blocks of a loop. Cheap to clone (the
 /// agent and the endpoint are shared); a clone shares the kept-alive connection, while
@@ -533,6 +533,11 @@ fn base_of(endpoint: &str, version: &str) -> Result<(Uri, String), RuntimeError>
                 && url.host().is_some_and(|host| !host.is_empty())
                 && url.port_u16().is_some() =>
         {
+            // The Runtime API is on loopback: Lambda and the emulators give an IP address.
+            // Other names would need the system's resolver (DNS), which the binary leaves out.
+            if loopback_or_literal(authority).is_none() {
+                return Err(bad("the host is neither an IP address nor localhost"));
+            }
             Ok((url, base))
         }
         _ => Err(bad("it does not make a valid URL")),
@@ -631,6 +636,7 @@ fn judge(call: impl std::fmt::Display, status: u16) -> Result<(), RuntimeError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::SocketAddr;
 
     #[test]
     fn endpoints_of_every_shape() {
@@ -646,6 +652,7 @@ mod tests {
             "http://127.0.0.1:9000/.rt/2018-06-01"
         );
         assert_eq!(ok("[::1]:9001"), "http://[::1]:9001/2018-06-01");
+        assert_eq!(ok("LocalHost:9001"), "http://LocalHost:9001/2018-06-01");
         for bad in [
             "",
             "9001",
@@ -668,6 +675,32 @@ mod tests {
         ] {
             assert!(base_url(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn a_host_that_is_a_name_other_than_localhost_is_refused_with_the_reason() {
+        for named in [
+            "rie:8080",
+            "runtime.internal:9001",
+            "http://lambda-api:9001/.rt",
+        ] {
+            let message = base_url(named).unwrap_err().to_string();
+            assert!(
+                message.contains(named) && message.contains("neither an IP address nor localhost"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_addresses_of_an_endpoint_are_its_ip_or_both_loopbacks_for_localhost() {
+        let v4: SocketAddr = "127.0.0.1:9001".parse().unwrap();
+        let v6: SocketAddr = "[::1]:9001".parse().unwrap();
+        assert_eq!(loopback_or_literal("127.0.0.1:9001"), Some(vec![v4]));
+        assert_eq!(loopback_or_literal("[::1]:9001"), Some(vec![v6]));
+        assert_eq!(loopback_or_literal("localhost:9001"), Some(vec![v4, v6]));
+        assert_eq!(loopback_or_literal("rie:9001"), None);
+        assert_eq!(loopback_or_literal("localhost:port"), None);
     }
 
     #[test]

@@ -321,7 +321,9 @@
 //! ## Emulators
 //!
 //! `AWS_LAMBDA_RUNTIME_API` may also be `http://host:port/prefix` (cargo-lambda's emulator);
-//! the prefix is kept. Any 2xx answer to a post counts as accepted. A deadline that is not a
+//! the prefix is kept. The host is an IP address or `localhost`: the Runtime API is on
+//! loopback, so no other name is resolved (a value such as `rie:8080` is refused at start,
+//! with the reason). Any 2xx answer to a post counts as accepted. A deadline that is not a
 //! plausible time gives a zero [`Context::remaining_time`].
 
 // The layers, from the bottom up; a module imports only from the layers below it

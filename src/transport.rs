@@ -16,10 +16,10 @@
 //! No timeouts: `next` must block for as long as Lambda has no event.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::sync::OnceLock;
 
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
 use crate::sys;
@@ -60,38 +60,51 @@ impl Connector for LoopbackConnector {
 
 /// Resolves the Runtime API's address once and remembers it. An agent of ours only ever talks
 /// to its one endpoint, and ureq would otherwise format and resolve `host:port` on every
-/// request (for a name such as `localhost`, that is a read of /etc/hosts each time).
+/// request. The host is an IP address (what Lambda and the emulators give) or `localhost`,
+/// which the endpoint's parser checked: no name goes to the system's resolver, which would add
+/// musl's DNS client and ureq's resolver thread to the binary (61 KB of the size build).
 #[derive(Debug, Default)]
 pub(crate) struct ResolveOnce {
     resolved: OnceLock<ResolvedSocketAddrs>,
+}
+
+/// The addresses of `host:port` when the host is an IP address or `localhost` (the IPv4
+/// loopback first, then IPv6's); `None` for any other name.
+pub(crate) fn loopback_or_literal(authority: &str) -> Option<Vec<SocketAddr>> {
+    if let Ok(addr) = authority.parse::<SocketAddr>() {
+        return Some(vec![addr]);
+    }
+    let (host, port) = authority.rsplit_once(':')?;
+    let port = port.parse::<u16>().ok()?;
+    host.eq_ignore_ascii_case("localhost").then(|| {
+        vec![
+            SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+        ]
+    })
 }
 
 impl Resolver for ResolveOnce {
     fn resolve(
         &self,
         uri: &ureq::http::Uri,
-        config: &ureq::config::Config,
-        timeout: NextTimeout,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         if let Some(addrs) = self.resolved.get() {
             return Ok(addrs.clone());
         }
-        // An IP address and port (what Lambda gives) is its own answer: no `host:port` string
-        // to format and resolve. A name goes to ureq's resolver.
-        let literal = uri
+        let found = uri
             .authority()
-            .and_then(|a| a.as_str().parse::<SocketAddr>().ok());
-        let addrs = match literal {
-            Some(addr) => self.resolved.get_or_init(|| {
-                let mut addrs = self.empty();
+            .and_then(|authority| loopback_or_literal(authority.as_str()))
+            .ok_or(ureq::Error::HostNotFound)?;
+        let addrs = self.resolved.get_or_init(|| {
+            let mut addrs = self.empty();
+            for addr in found {
                 addrs.push(addr);
-                addrs
-            }),
-            None => {
-                let addrs = DefaultResolver::default().resolve(uri, config, timeout)?;
-                self.resolved.get_or_init(|| addrs)
             }
-        };
+            addrs
+        });
         Ok(addrs.clone())
     }
 }

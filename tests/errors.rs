@@ -253,7 +253,13 @@ fn an_unreachable_api_is_retried_briefly_then_the_loop_stops() {
 
 #[test]
 fn a_malformed_endpoint_is_refused_with_the_variable_named() {
-    for endpoint in ["", "localhost", "https://127.0.0.1:9001", "127.0.0.1:port"] {
+    for endpoint in [
+        "",
+        "localhost",
+        "https://127.0.0.1:9001",
+        "127.0.0.1:port",
+        "rie:8080",
+    ] {
         let failure = Client::new(endpoint).unwrap_err();
         assert!(
             matches!(&failure, RuntimeError::BadEndpoint { value, .. } if value == endpoint),
@@ -394,7 +400,7 @@ fn process_an_unreachable_api_exits_with_one_line() {
 
 #[test]
 fn process_a_malformed_endpoint_is_one_line_and_exit_1() {
-    for endpoint in ["", "https://127.0.0.1:9001"] {
+    for endpoint in ["", "https://127.0.0.1:9001", "rie:8080"] {
         let mut child = spawn_with_env(
             &example("echo"),
             &[],

@@ -4,8 +4,9 @@
 //! would be.
 //!
 //! Checked: never panics; when accepted, the result is `http://…/2018-06-01` and parses as a
-//! URL with scheme `http`, a host, a port, and a path that ends with `/2018-06-01` (so nothing
-//! of the value leaked into a query or fragment), and the `next` URL made from it parses too.
+//! URL with scheme `http`, a host that is an IP address or `localhost` (no name is resolved), a
+//! port, and a path that ends with `/2018-06-01` (so nothing of the value leaked into a query
+//! or fragment), and the `next` URL made from it parses too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -26,6 +27,12 @@ fuzz_target!(|data: &[u8]| {
     assert!(
         uri.host().is_some_and(|h| !h.is_empty()),
         "{endpoint:?} -> {base:?}: no host"
+    );
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    assert!(
+        uri.host().is_some_and(|h| h.eq_ignore_ascii_case("localhost"))
+            || authority.parse::<std::net::SocketAddr>().is_ok(),
+        "{endpoint:?} -> {base:?}: the host is a name"
     );
     assert!(
         uri.port_u16().is_some(),
