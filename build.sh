@@ -166,7 +166,10 @@ cd "$(dirname "$manifest_path")"
 
 # ---------------------------------------------------------------------------------------
 # The crate: workspace root, target dir, and its binaries and examples.
-metadata=$(cargo metadata --no-deps --format-version 1 --manifest-path "$manifest_path") ||
+# Without the user's RUSTFLAGS: metadata needs none, and nightly-only ones (with --profile tiny)
+# would stop the crate's own cargo here.
+no_rustflags=(env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS)
+metadata=$("${no_rustflags[@]}" cargo metadata --no-deps --format-version 1 --manifest-path "$manifest_path") ||
     die "cargo metadata failed for $manifest_path (its output is above)"
 json_string_field() { # $1 = field name; the first "field":"value" of $metadata
     local match
@@ -275,7 +278,7 @@ remap_list=("$sysroot=/rustc-sysroot" "$cargo_home=/cargo" "$workspace_root=/src
     "$target_dir=/target")
 # Path dependencies outside the workspace (`lambda-loop = { path = "../lambda-loop" }`):
 # each becomes /path-dependency/<its directory name>.
-all_metadata=$(cargo metadata --format-version 1 --manifest-path "$manifest_path") ||
+all_metadata=$("${no_rustflags[@]}" cargo metadata --format-version 1 --manifest-path "$manifest_path") ||
     die "cargo metadata failed for $manifest_path (its output is above)"
 while IFS= read -r url; do
     printf -v dependency_dir '%b' "${url//%/\\x}" # file URLs percent-encode
