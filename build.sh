@@ -24,7 +24,10 @@ bytes, zip sha256, smoke test.
                       tiny  = the size profile built by nightly with std rebuilt
                               for size (-Z build-std) and panics that abort at once:
                               the smallest binary, but a panic is not reported
-                              (Lambda sees the process exit: Runtime.ExitError)
+                              (Lambda sees the process exit: Runtime.ExitError).
+                              arm64 needs no nightly rust-std: without one, the musl
+                              C runtime objects come from the crate's own toolchain
+                              (same musl version required)
                       (default: size). A crate without these profiles gets those
                       settings from build.sh; all are always stripped.
   --out DIR           output root (default: <cargo target dir>/lambda for the size
@@ -260,14 +263,55 @@ host_triple=$(rustc "${toolchain[@]}" -vV | sed -n 's/^host: //p')
 if [[ ! -x $sysroot/lib/rustlib/$host_triple/bin/rust-lld ]]; then
     die "rust-lld not found in $sysroot: use a rustup toolchain (https://rustup.rs)"
 fi
+# The musl version of a self-contained libc.a (musl's version.lo holds it), or nothing.
+musl_version() {
+    ar p "$1" version.lo 2>/dev/null | tr -c '[:print:]' '\n' |
+        grep -m 1 -E '^[0-9]+\.[0-9]+\.[0-9]+$' || true
+}
+# tiny rebuilds std from source (-Z build-std), so of a target's rust-std it needs only musl's
+# C runtime: crt1.o, crti.o, crtn.o, crtbegin/end.o, libc.a and libunwind.a, in
+# lib/rustlib/<triple>/lib/self-contained. When the nightly's rust-std of a target cannot be
+# installed (rustup finds none for that nightly), the link takes them from the crate's own
+# toolchain instead, read in place through `-L native=` (rustc looks for its crt objects on
+# those paths too); no toolchain directory is changed. The musl versions must match.
+declare -A crt_dirs=() # arch -> the self-contained directory borrowed for it
+borrow_crt_objects() { # $1 = arch, $2 = triple
+    local arch=$1 triple=$2 own_sysroot dir ours theirs reference
+    command -v ar >/dev/null || die "ar not found: install binutils (Debian/Ubuntu: apt-get install binutils)"
+    own_sysroot=$(rustc --print sysroot)
+    [[ $own_sysroot != "$sysroot" ]] ||
+        die "rustup +nightly target add $triple failed, and the crate's own toolchain is that nightly: try --arch x86_64, or another nightly"
+    dir=$own_sysroot/lib/rustlib/$triple/lib/self-contained
+    if [[ ! -f $dir/libc.a ]]; then
+        echo "build.sh: adding the Rust target $triple to the crate's toolchain ($own_sysroot) for its musl C runtime" >&2
+        rustup target add "$triple" >&2 || die "rustup target add $triple failed"
+    fi
+    [[ -f $dir/crt1.o && -f $dir/libc.a ]] || die "no musl C runtime for $triple in $dir"
+    theirs=$(musl_version "$dir/libc.a")
+    [[ -n $theirs ]] || die "cannot read the musl version of $dir/libc.a"
+    # The nightly's own musl, from any musl target it has (rustc bundles one musl for all).
+    for reference in "$sysroot"/lib/rustlib/*-musl*/lib/self-contained/libc.a; do
+        [[ -f $reference ]] || continue
+        ours=$(musl_version "$reference")
+        [[ -n $ours ]] && break
+    done
+    if [[ -z ${ours:-} ]]; then
+        echo "build.sh: warning: the nightly has no musl target to compare with; using musl $theirs from $dir" >&2
+    elif [[ $ours != "$theirs" ]]; then
+        die "the nightly bundles musl $ours but $dir has musl $theirs: install a nightly whose rust-std for $triple exists, or use --arch x86_64"
+    fi
+    echo "build.sh: the nightly has no rust-std for $triple; linking with the musl $theirs C runtime of $dir" >&2
+    crt_dirs[$arch]=$dir
+}
 for arch in "${arches[@]}"; do
     triple=$(rust_target "$arch")
     [[ -d $sysroot/lib/rustlib/$triple/lib ]] && continue
     command -v rustup >/dev/null ||
         die "Rust target $triple missing and rustup not found: install rustup (https://rustup.rs)"
     echo "build.sh: adding the Rust target $triple" >&2
-    rustup "${toolchain[@]}" target add "$triple" >&2 ||
-        die "rustup ${toolchain[*]} target add $triple failed (a nightly may lack a target's std: try --arch x86_64, or another nightly)"
+    rustup "${toolchain[@]}" target add "$triple" >&2 && continue
+    [[ $profile_option == tiny ]] || die "rustup target add $triple failed"
+    borrow_crt_objects "$arch" "$triple"
 done
 
 # Flags for the Lambda targets only (cargo does not apply them to build scripts with
@@ -329,7 +373,9 @@ for arch in "${arches[@]}"; do
     triple=$(rust_target "$arch")
     triple_env=$(tr 'a-z-' 'A-Z_' <<<"$triple")
     echo "build.sh: building $(joined "${names[@]}") for $arch ($triple, profile $profile_option)" >&2
-    if ! env -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="$encoded_flags" \
+    arch_flags=$encoded_flags
+    [[ -n ${crt_dirs[$arch]:-} ]] && arch_flags+=$'\x1f'"-Lnative=${crt_dirs[$arch]}"
+    if ! env -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="$arch_flags" \
         "CARGO_TARGET_${triple_env}_LINKER=rust-lld" \
         cargo "${toolchain[@]}" build --manifest-path "$manifest_path" --target "$triple" \
         --target-dir "$build_dir" "${build_std[@]}" \
