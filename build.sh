@@ -6,7 +6,8 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 Usage: ./build.sh [--bin NAME]... [--example NAME]... [--arch x86_64|arm64|all]
-                  [--profile size|speed|tiny] [--out DIR] [--launcher]
+                  [--profile size|speed|tiny] [--panic immediate-abort|abort]
+                  [--out DIR] [--launcher]
                   [--manifest-path PATH] [--smoke-event JSON | --smoke-event-file PATH]
                   [--no-smoke]
 
@@ -22,14 +23,19 @@ bytes, zip sha256, smoke test.
   --profile PROFILE   size  = cargo profile `size`    (opt-level z, lto, panic abort)
                       speed = cargo profile `release` (opt-level 3, lto)
                       tiny  = the size profile built by nightly with std rebuilt
-                              for size (-Z build-std) and panics that abort at once:
-                              the smallest binary, but a panic is not reported
-                              (Lambda sees the process exit: Runtime.ExitError).
-                              arm64 needs no nightly rust-std: without one, the musl
-                              C runtime objects come from the crate's own toolchain
-                              (same musl version required)
+                              for size (-Z build-std), no unwind tables, and by default
+                              panics that abort at once (see --panic): the smallest
+                              binary. arm64 needs no nightly rust-std: without one, the
+                              musl C runtime objects come from the crate's own
+                              toolchain (same musl version required)
                       (default: size). A crate without these profiles gets those
                       settings from build.sh; all are always stripped.
+  --panic MODE        tiny only: immediate-abort (default) = -Cpanic=immediate-abort:
+                      a panic is not reported, Lambda sees only the process exit
+                      (Runtime.ExitError) and the log no message; abort = the
+                      runtime's panic hook reports the panic (Runtime.Panic with its
+                      message and location) before the process ends, for about
+                      a third more bytes
   --out DIR           output root (default: <cargo target dir>/lambda for the size
                       profile, <cargo target dir>/lambda-speed and .../lambda-tiny for the
                       others, so no profile overwrites another's zips); artifacts go to
@@ -80,6 +86,7 @@ rust_target() {
 requested=() # "bin:NAME" or "example:NAME", in the order given
 arch_option=all
 profile_option=size
+panic_option='' # tiny only: immediate-abort (default) or abort
 out_root=''
 launcher=false
 manifest_path=''
@@ -93,7 +100,7 @@ while (($# > 0)); do
         usage
         exit 0
         ;;
-    --bin | --example | --arch | --profile | --out | --manifest-path | --smoke-event | \
+    --bin | --example | --arch | --profile | --panic | --out | --manifest-path | --smoke-event | \
         --smoke-event-file)
         (($# >= 2)) || die "$1 needs a value (see --help)"
         case $1 in
@@ -101,6 +108,7 @@ while (($# > 0)); do
         --example) requested+=("example:$2") ;;
         --arch) arch_option=$2 ;;
         --profile) profile_option=$2 ;;
+        --panic) panic_option=$2 ;;
         --out) out_root=$2 ;;
         --manifest-path) manifest_path=$2 ;;
         --smoke-event) smoke_event=$2 smoke_strict=true ;;
@@ -135,6 +143,13 @@ size) cargo_profile=size ;;
 speed) cargo_profile=release ;;
 tiny) cargo_profile=size toolchain=(+nightly) ;;
 *) die "unknown profile '$profile_option': use size, speed or tiny" ;;
+esac
+if [[ -n $panic_option && $profile_option != tiny ]]; then
+    die "--panic is for --profile tiny (the size profile aborts with the panic reported, speed unwinds)"
+fi
+case ${panic_option:=immediate-abort} in
+immediate-abort | abort) ;;
+*) die "unknown --panic '$panic_option': use immediate-abort (smallest, a panic is not reported) or abort (the panic is reported)" ;;
 esac
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -331,10 +346,16 @@ while IFS= read -r url; do
 done < <(grep -o 'path+file://[^"#) ]*' <<<"$all_metadata" | sed 's|^path+file://||' | sort -u)
 remaps=$(printf '%s\n' "${remap_list[@]}" | awk '{ print length($0) "\t" $0 }' |
     sort -n | cut -f2-)
-target_flags=(-C relocation-model=static -C target-feature=+crt-static)
-build_std=() # tiny: std rebuilt for size, panics abort at once (no unwinding, no hook)
+target_flags=()
+# tiny: nothing ever unwinds, so no unwind tables either (.eh_frame, about 58 KB of echo).
+[[ $profile_option == tiny ]] && target_flags+=(-Cforce-unwind-tables=no)
+target_flags+=(-C relocation-model=static -C target-feature=+crt-static)
+build_std=() # tiny: std rebuilt for size, without unwinding
 if [[ $profile_option == tiny ]]; then
-    target_flags+=(-Zunstable-options -Cpanic=immediate-abort -Clink-self-contained=yes)
+    target_flags+=(-Clink-self-contained=yes)
+    # immediate-abort: no panic machinery at all, no hook, no message; abort: the profile's
+    # panic=abort, so the runtime's panic hook reports the panic before the process ends.
+    [[ $panic_option == immediate-abort ]] && target_flags+=(-Zunstable-options -Cpanic=immediate-abort)
     build_std=(-Z 'build-std=std,panic_abort' -Z build-std-features=optimize_for_size)
 fi
 while IFS= read -r remap; do target_flags+=("--remap-path-prefix=$remap"); done <<<"$remaps"

@@ -6,8 +6,8 @@
 #   --build-times  also time a clean `cargo build --release` per function family
 #                  (slow; otherwise the last measured times in results/build-times.tsv are shown)
 #   --rounds N     timing rounds (default 5)
-#   --tiny         add `tiny` rows: nightly, build-std for size, immediate-abort panics,
-#                  x86_64 and arm64
+#   --tiny         add `tiny` rows: nightly, build-std for size, immediate-abort panics, no
+#                  unwind tables (build.sh --profile tiny), x86_64 and arm64
 #                  (rebuilds std, several minutes more)
 #   --baseline REV also build ll-echo and ll-json (release and size, x86_64 and arm64) from
 #                  commit REV of this repository and measure them in the same run, as rows
@@ -115,12 +115,13 @@ tiny_crt_flags() { # target -> extra RUSTFLAGS for its link, or nothing
     echo " -Lnative=$own"
 }
 if [[ -n "$tiny" ]]; then
-    # The smallest build stable can't make: std rebuilt for size with panics that abort at once.
+    # The smallest build stable can't make, as build.sh --profile tiny makes it: std rebuilt for
+    # size, panics that abort at once, no unwind tables.
     declare -A crt_flags=()
     for target in "$x86" "$arm"; do crt_flags[$target]="$(tiny_crt_flags "$target")"; done
     for package in ll-echo ll-json official-echo raw-floor; do
         for target in "$x86" "$arm"; do
-            if CARGO_BUILD_JOBS=$jobs RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Clink-self-contained=yes${crt_flags[$target]}" cargo +nightly build -q \
+            if CARGO_BUILD_JOBS=$jobs RUSTFLAGS="-Cforce-unwind-tables=no -Zunstable-options -Cpanic=immediate-abort -Clink-self-contained=yes${crt_flags[$target]}" cargo +nightly build -q \
                 -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size \
                 -p "$package" --profile size --target "$target" --target-dir target/tiny \
                 2>"target/tiny-$package.$target.build.log"; then
