@@ -6,7 +6,8 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 Usage: ./build.sh [--bin NAME]... [--example NAME]... [--arch x86_64|arm64|all]
-                  [--profile size|speed|tiny] [--out DIR] [--launcher]
+                  [--profile size|speed|tiny] [--panic immediate-abort|abort]
+                  [--out DIR] [--launcher]
                   [--manifest-path PATH] [--smoke-event JSON | --smoke-event-file PATH]
                   [--no-smoke]
 
@@ -22,11 +23,19 @@ bytes, zip sha256, smoke test.
   --profile PROFILE   size  = cargo profile `size`    (opt-level z, lto, panic abort)
                       speed = cargo profile `release` (opt-level 3, lto)
                       tiny  = the size profile built by nightly with std rebuilt
-                              for size (-Z build-std) and panics that abort at once:
-                              the smallest binary, but a panic is not reported
-                              (Lambda sees the process exit: Runtime.ExitError)
+                              for size (-Z build-std), no unwind tables, and by default
+                              panics that abort at once (see --panic): the smallest
+                              binary. arm64 needs no nightly rust-std: without one, the
+                              musl C runtime objects come from the crate's own
+                              toolchain (same musl version required)
                       (default: size). A crate without these profiles gets those
                       settings from build.sh; all are always stripped.
+  --panic MODE        tiny only: immediate-abort (default) = -Cpanic=immediate-abort:
+                      a panic is not reported, Lambda sees only the process exit
+                      (Runtime.ExitError) and the log no message; abort = the
+                      runtime's panic hook reports the panic (Runtime.Panic with its
+                      message and location) before the process ends, for about
+                      a third more bytes
   --out DIR           output root (default: <cargo target dir>/lambda for the size
                       profile, <cargo target dir>/lambda-speed and .../lambda-tiny for the
                       others, so no profile overwrites another's zips); artifacts go to
@@ -77,6 +86,7 @@ rust_target() {
 requested=() # "bin:NAME" or "example:NAME", in the order given
 arch_option=all
 profile_option=size
+panic_option='' # tiny only: immediate-abort (default) or abort
 out_root=''
 launcher=false
 manifest_path=''
@@ -90,7 +100,7 @@ while (($# > 0)); do
         usage
         exit 0
         ;;
-    --bin | --example | --arch | --profile | --out | --manifest-path | --smoke-event | \
+    --bin | --example | --arch | --profile | --panic | --out | --manifest-path | --smoke-event | \
         --smoke-event-file)
         (($# >= 2)) || die "$1 needs a value (see --help)"
         case $1 in
@@ -98,6 +108,7 @@ while (($# > 0)); do
         --example) requested+=("example:$2") ;;
         --arch) arch_option=$2 ;;
         --profile) profile_option=$2 ;;
+        --panic) panic_option=$2 ;;
         --out) out_root=$2 ;;
         --manifest-path) manifest_path=$2 ;;
         --smoke-event) smoke_event=$2 smoke_strict=true ;;
@@ -133,6 +144,13 @@ speed) cargo_profile=release ;;
 tiny) cargo_profile=size toolchain=(+nightly) ;;
 *) die "unknown profile '$profile_option': use size, speed or tiny" ;;
 esac
+if [[ -n $panic_option && $profile_option != tiny ]]; then
+    die "--panic is for --profile tiny (the size profile aborts with the panic reported, speed unwinds)"
+fi
+case ${panic_option:=immediate-abort} in
+immediate-abort | abort) ;;
+*) die "unknown --panic '$panic_option': use immediate-abort (smallest, a panic is not reported) or abort (the panic is reported)" ;;
+esac
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 launcher_script="$script_dir/bootstrap"
@@ -166,7 +184,10 @@ cd "$(dirname "$manifest_path")"
 
 # ---------------------------------------------------------------------------------------
 # The crate: workspace root, target dir, and its binaries and examples.
-metadata=$(cargo metadata --no-deps --format-version 1 --manifest-path "$manifest_path") ||
+# Without the user's RUSTFLAGS: metadata needs none, and nightly-only ones (with --profile tiny)
+# would stop the crate's own cargo here.
+no_rustflags=(env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS)
+metadata=$("${no_rustflags[@]}" cargo metadata --no-deps --format-version 1 --manifest-path "$manifest_path") ||
     die "cargo metadata failed for $manifest_path (its output is above)"
 json_string_field() { # $1 = field name; the first "field":"value" of $metadata
     local match
@@ -257,14 +278,55 @@ host_triple=$(rustc "${toolchain[@]}" -vV | sed -n 's/^host: //p')
 if [[ ! -x $sysroot/lib/rustlib/$host_triple/bin/rust-lld ]]; then
     die "rust-lld not found in $sysroot: use a rustup toolchain (https://rustup.rs)"
 fi
+# The musl version of a self-contained libc.a (musl's version.lo holds it), or nothing.
+musl_version() {
+    ar p "$1" version.lo 2>/dev/null | tr -c '[:print:]' '\n' |
+        grep -m 1 -E '^[0-9]+\.[0-9]+\.[0-9]+$' || true
+}
+# tiny rebuilds std from source (-Z build-std), so of a target's rust-std it needs only musl's
+# C runtime: crt1.o, crti.o, crtn.o, crtbegin/end.o, libc.a and libunwind.a, in
+# lib/rustlib/<triple>/lib/self-contained. When the nightly's rust-std of a target cannot be
+# installed (rustup finds none for that nightly), the link takes them from the crate's own
+# toolchain instead, read in place through `-L native=` (rustc looks for its crt objects on
+# those paths too); no toolchain directory is changed. The musl versions must match.
+declare -A crt_dirs=() # arch -> the self-contained directory borrowed for it
+borrow_crt_objects() { # $1 = arch, $2 = triple
+    local arch=$1 triple=$2 own_sysroot dir ours theirs reference
+    command -v ar >/dev/null || die "ar not found: install binutils (Debian/Ubuntu: apt-get install binutils)"
+    own_sysroot=$(rustc --print sysroot)
+    [[ $own_sysroot != "$sysroot" ]] ||
+        die "rustup +nightly target add $triple failed, and the crate's own toolchain is that nightly: try --arch x86_64, or another nightly"
+    dir=$own_sysroot/lib/rustlib/$triple/lib/self-contained
+    if [[ ! -f $dir/libc.a ]]; then
+        echo "build.sh: adding the Rust target $triple to the crate's toolchain ($own_sysroot) for its musl C runtime" >&2
+        rustup target add "$triple" >&2 || die "rustup target add $triple failed"
+    fi
+    [[ -f $dir/crt1.o && -f $dir/libc.a ]] || die "no musl C runtime for $triple in $dir"
+    theirs=$(musl_version "$dir/libc.a")
+    [[ -n $theirs ]] || die "cannot read the musl version of $dir/libc.a"
+    # The nightly's own musl, from any musl target it has (rustc bundles one musl for all).
+    for reference in "$sysroot"/lib/rustlib/*-musl*/lib/self-contained/libc.a; do
+        [[ -f $reference ]] || continue
+        ours=$(musl_version "$reference")
+        [[ -n $ours ]] && break
+    done
+    if [[ -z ${ours:-} ]]; then
+        echo "build.sh: warning: the nightly has no musl target to compare with; using musl $theirs from $dir" >&2
+    elif [[ $ours != "$theirs" ]]; then
+        die "the nightly bundles musl $ours but $dir has musl $theirs: install a nightly whose rust-std for $triple exists, or use --arch x86_64"
+    fi
+    echo "build.sh: the nightly has no rust-std for $triple; linking with the musl $theirs C runtime of $dir" >&2
+    crt_dirs[$arch]=$dir
+}
 for arch in "${arches[@]}"; do
     triple=$(rust_target "$arch")
     [[ -d $sysroot/lib/rustlib/$triple/lib ]] && continue
     command -v rustup >/dev/null ||
         die "Rust target $triple missing and rustup not found: install rustup (https://rustup.rs)"
     echo "build.sh: adding the Rust target $triple" >&2
-    rustup "${toolchain[@]}" target add "$triple" >&2 ||
-        die "rustup ${toolchain[*]} target add $triple failed (a nightly may lack a target's std: try --arch x86_64, or another nightly)"
+    rustup "${toolchain[@]}" target add "$triple" >&2 && continue
+    [[ $profile_option == tiny ]] || die "rustup target add $triple failed"
+    borrow_crt_objects "$arch" "$triple"
 done
 
 # Flags for the Lambda targets only (cargo does not apply them to build scripts with
@@ -275,7 +337,7 @@ remap_list=("$sysroot=/rustc-sysroot" "$cargo_home=/cargo" "$workspace_root=/src
     "$target_dir=/target")
 # Path dependencies outside the workspace (`lambda-loop = { path = "../lambda-loop" }`):
 # each becomes /path-dependency/<its directory name>.
-all_metadata=$(cargo metadata --format-version 1 --manifest-path "$manifest_path") ||
+all_metadata=$("${no_rustflags[@]}" cargo metadata --format-version 1 --manifest-path "$manifest_path") ||
     die "cargo metadata failed for $manifest_path (its output is above)"
 while IFS= read -r url; do
     printf -v dependency_dir '%b' "${url//%/\\x}" # file URLs percent-encode
@@ -284,10 +346,16 @@ while IFS= read -r url; do
 done < <(grep -o 'path+file://[^"#) ]*' <<<"$all_metadata" | sed 's|^path+file://||' | sort -u)
 remaps=$(printf '%s\n' "${remap_list[@]}" | awk '{ print length($0) "\t" $0 }' |
     sort -n | cut -f2-)
-target_flags=(-C relocation-model=static -C target-feature=+crt-static)
-build_std=() # tiny: std rebuilt for size, panics abort at once (no unwinding, no hook)
+target_flags=()
+# tiny: nothing ever unwinds, so no unwind tables either (.eh_frame, about 58 KB of echo).
+[[ $profile_option == tiny ]] && target_flags+=(-Cforce-unwind-tables=no)
+target_flags+=(-C relocation-model=static -C target-feature=+crt-static)
+build_std=() # tiny: std rebuilt for size, without unwinding
 if [[ $profile_option == tiny ]]; then
-    target_flags+=(-Zunstable-options -Cpanic=immediate-abort -Clink-self-contained=yes)
+    target_flags+=(-Clink-self-contained=yes)
+    # immediate-abort: no panic machinery at all, no hook, no message; abort: the profile's
+    # panic=abort, so the runtime's panic hook reports the panic before the process ends.
+    [[ $panic_option == immediate-abort ]] && target_flags+=(-Zunstable-options -Cpanic=immediate-abort)
     build_std=(-Z 'build-std=std,panic_abort' -Z build-std-features=optimize_for_size)
 fi
 while IFS= read -r remap; do target_flags+=("--remap-path-prefix=$remap"); done <<<"$remaps"
@@ -327,7 +395,9 @@ for arch in "${arches[@]}"; do
     triple=$(rust_target "$arch")
     triple_env=$(tr 'a-z-' 'A-Z_' <<<"$triple")
     echo "build.sh: building $(joined "${names[@]}") for $arch ($triple, profile $profile_option)" >&2
-    if ! env -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="$encoded_flags" \
+    arch_flags=$encoded_flags
+    [[ -n ${crt_dirs[$arch]:-} ]] && arch_flags+=$'\x1f'"-Lnative=${crt_dirs[$arch]}"
+    if ! env -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="$arch_flags" \
         "CARGO_TARGET_${triple_env}_LINKER=rust-lld" \
         cargo "${toolchain[@]}" build --manifest-path "$manifest_path" --target "$triple" \
         --target-dir "$build_dir" "${build_std[@]}" \

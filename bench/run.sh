@@ -6,7 +6,8 @@
 #   --build-times  also time a clean `cargo build --release` per function family
 #                  (slow; otherwise the last measured times in results/build-times.tsv are shown)
 #   --rounds N     timing rounds (default 5)
-#   --tiny         add `tiny` rows: nightly, build-std for size, immediate-abort panics
+#   --tiny         add `tiny` rows: nightly, build-std for size, immediate-abort panics, no
+#                  unwind tables (build.sh --profile tiny), x86_64 and arm64
 #                  (rebuilds std, several minutes more)
 #   --baseline REV also build ll-echo and ll-json (release and size, x86_64 and arm64) from
 #                  commit REV of this repository and measure them in the same run, as rows
@@ -102,11 +103,34 @@ for target in "$x86" "$arm"; do
     done
 done
 
+# tiny rebuilds std, so of a target's rust-std it needs only musl's C runtime objects: when the
+# nightly has none for a target (rustup cannot download it), they are read from this
+# toolchain's, with the same musl version (build.sh's --profile tiny does the same, and says more).
+musl_version() { ar p "$1" version.lo 2>/dev/null | tr -c '[:print:]' '\n' | grep -m 1 -E '^[0-9]+\.[0-9]+\.[0-9]+$' || true; }
+tiny_crt_flags() { # target -> extra RUSTFLAGS for its link, or nothing
+    local nightly own reference
+    nightly="$(rustc +nightly --print sysroot)"
+    [[ -d "$nightly/lib/rustlib/$1/lib" ]] && return 0
+    rustup +nightly target add "$1" >/dev/null 2>&1 && return 0
+    own="$(rustc --print sysroot)/lib/rustlib/$1/lib/self-contained"
+    [[ -f "$own/libc.a" ]] || return 0
+    for reference in "$nightly"/lib/rustlib/*-musl*/lib/self-contained/libc.a; do
+        [[ -f "$reference" ]] || continue
+        if [[ "$(musl_version "$reference")" != "$(musl_version "$own/libc.a")" ]]; then
+            log "tiny: the nightly's musl differs from $own's; $1 is left to fail"; return 0
+        fi
+        break
+    done
+    echo " -Lnative=$own"
+}
 if [[ -n "$tiny" ]]; then
-    # The smallest build stable can't make: std rebuilt for size with panics that abort at once.
+    # The smallest build stable can't make, as build.sh --profile tiny makes it: std rebuilt for
+    # size, panics that abort at once, no unwind tables.
+    declare -A crt_flags=()
+    for target in "$x86" "$arm"; do crt_flags[$target]="$(tiny_crt_flags "$target")"; done
     for package in ll-echo ll-json official-echo raw-floor; do
         for target in "$x86" "$arm"; do
-            if CARGO_BUILD_JOBS=$jobs RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Clink-self-contained=yes" cargo +nightly build -q \
+            if CARGO_BUILD_JOBS=$jobs RUSTFLAGS="-Cforce-unwind-tables=no -Zunstable-options -Cpanic=immediate-abort -Clink-self-contained=yes${crt_flags[$target]}" cargo +nightly build -q \
                 -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size \
                 -p "$package" --profile size --target "$target" --target-dir target/tiny \
                 2>"target/tiny-$package.$target.build.log"; then

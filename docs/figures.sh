@@ -9,9 +9,18 @@ cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 command=(./build.sh --example echo --example hello_json --arch all)
+# The tiny profile (nightly) in both panic modes: rows NAME@tiny and NAME@tiny-panic-abort.
+tiny_command=("${command[@]}" --profile tiny)
+abort_command=("${tiny_command[@]}" --panic abort)
 measured=$(date -u '+%Y-%m-%d %H:%M UTC') # when the figures were measured, written below
-table=$("${command[@]}" --out "$out")
+table=$("${command[@]}" --out "$out/size")
+tiny_table=$("${tiny_command[@]}" --out "$out/tiny")
+abort_table=$("${abort_command[@]}" --out "$out/tiny-panic-abort")
 rustc_version=$(rustc -V)
+nightly_version=$(rustc +nightly -V)
+rows() { # $1 = build.sh's table, $2 = the suffix of each name
+    awk -v suffix="$2" 'NR > 1 && $1 != "Artifacts:" { printf "| %s%s | %s | %s | %s | %s |\n", $1, suffix, $2, $3, $4, $5 }' <<<"$1"
+}
 
 {
     cat <<'HEADER'
@@ -24,12 +33,16 @@ this file. Figures of the benchmark are quoted the same way from `bench/results/
 
 HEADER
     echo "- measured: $measured"
-    echo "- toolchain: $rustc_version"
+    echo "- toolchain: $rustc_version; tiny rows: $nightly_version"
     echo "- command: \`${command[*]}\` (profile size, the default)"
+    echo "- rows NAME@tiny: \`${tiny_command[*]}\` (its default --panic immediate-abort)"
+    echo "- rows NAME@tiny-panic-abort: \`${abort_command[*]}\`"
     echo
     echo '| name | arch | binary bytes | zip bytes | zip sha256 |'
     echo '|---|---|---:|---:|---|'
-    awk 'NR > 1 && $1 != "Artifacts:" { printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' <<<"$table"
+    rows "$table" ''
+    rows "$tiny_table" @tiny
+    rows "$abort_table" @tiny-panic-abort
 } >docs/figures.md
 echo "docs/figures.sh: wrote docs/figures.md (measured $measured)"
 cat docs/figures.md

@@ -1,4 +1,5 @@
-//! Panics never lose an invocation, in both panic strategies, with real binaries.
+//! Panics never lose an invocation, in both panic strategies (and in build.sh's tiny
+//! profile), with real binaries.
 
 mod support;
 use support::*;
@@ -55,6 +56,45 @@ fn under_abort_the_hook_reports_the_panic_before_the_process_ends() {
     assert!(child
         .stderr()
         .contains("the fail example was asked to panic"));
+}
+
+/// `./build.sh --profile tiny --panic abort` (nightly, std rebuilt for size) keeps the panic
+/// hook, so its binary reports a panic like the size profile's (the tiny default,
+/// `--panic immediate-abort`, cannot: it has no hook). One tiny build (x86_64, no smoke test);
+/// skipped with a message where the nightly toolchain is missing.
+#[test]
+fn under_tiny_with_panic_abort_the_hook_reports_the_panic_before_the_process_ends() {
+    let nightly = std::process::Command::new("rustup")
+        .args(["run", "nightly", "rustc", "-V"])
+        .output();
+    if !nightly.is_ok_and(|output| output.status.success()) {
+        eprintln!("skipped: --profile tiny needs rustup's nightly toolchain (rustup toolchain install nightly)");
+        return;
+    }
+    let out = target_dir().join("panics-tiny");
+    let output = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/build.sh"))
+        .args(["--profile", "tiny", "--panic", "abort", "--example", "fail"])
+        .args(["--arch", "x86_64", "--no-smoke", "--out"])
+        .arg(&out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .expect("run build.sh");
+    assert!(
+        output.status.success(),
+        "build.sh --profile tiny --panic abort failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let api = FakeApi::start();
+    api.push_event(Event::new("boom", b"panic".to_vec()));
+    api.push_event(Event::new("never-taken", b"x".to_vec()));
+    let mut child = spawn(&out.join("fail/x86_64/bootstrap"), &api, &[]);
+    let status = child.wait();
+    assert!(!status.success());
+    let answers = api.answers();
+    assert_eq!(answers.len(), 1, "{answers:#?}");
+    assert_panic_report(&answers[0], "boom");
 }
 
 #[test]
