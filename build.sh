@@ -35,7 +35,7 @@ bytes, zip sha256, smoke test.
                       (Runtime.ExitError) and the log no message; abort = the
                       runtime's panic hook reports the panic (Runtime.Panic with its
                       message and location) before the process ends, for about
-                      a third more bytes
+                      half again as many bytes
   --out DIR           output root (default: <cargo target dir>/lambda for the size
                       profile, <cargo target dir>/lambda-speed and .../lambda-tiny for the
                       others, so no profile overwrites another's zips); artifacts go to
@@ -384,6 +384,14 @@ if ! grep -q "^\[profile\.$cargo_profile\]" "$workspace_root/Cargo.toml"; then
             --config 'profile.size.package."*".opt-level="s"')
     else
         profile_config+=(--config 'profile.release.opt-level=3')
+    fi
+fi
+# tiny is for the fewest bytes: every package at opt-level "z", also the dependencies that
+# the size profile builds at "s" for speed.
+if [[ $profile_option == tiny ]]; then
+    profile_config+=(--config 'profile.size.package."*".opt-level="z"')
+    if grep -q '^\[profile\.size\.package\.lambda-loop\]' "$workspace_root/Cargo.toml"; then
+        profile_config+=(--config 'profile.size.package.lambda-loop.opt-level="z"')
     fi
 fi
 
