@@ -13,8 +13,9 @@ pub(crate) struct Found<const N: usize> {
     values: [Option<Vec<u8>>; N],
 }
 
-/// Reads `names` from the process environment in one pass. Where a name appears twice, the
-/// first entry wins, as with `getenv`.
+/// Reads `names` from the process environment in one pass, reading C's `environ` in place
+/// without std's lock: only for the start, before the loop writes to the environment. Where
+/// a name appears twice, the first entry wins, as with `getenv`.
 pub(crate) fn read<const N: usize>(names: [&'static str; N]) -> Found<N> {
     let mut values: [Option<Vec<u8>>; N] = std::array::from_fn(|_| None);
     sys::for_each_environment_entry(|entry| {
@@ -63,9 +64,11 @@ pub(crate) fn read_at_start() -> (Config, Option<String>) {
     (config, endpoint)
 }
 
-/// The endpoint of the Runtime API, from `AWS_LAMBDA_RUNTIME_API`; `None` when unset.
+/// The endpoint of the Runtime API, from `AWS_LAMBDA_RUNTIME_API`; `None` when unset. Read
+/// through std (which takes its lock on the environment), because it may be called while the
+/// loop runs and writes `_X_AMZN_TRACE_ID`.
 pub(crate) fn endpoint() -> Option<String> {
-    read([env::RUNTIME_API]).take_lossy(env::RUNTIME_API)
+    std::env::var_os(env::RUNTIME_API).map(|value| value.to_string_lossy().into_owned())
 }
 
 impl Config {

@@ -12,7 +12,6 @@ use std::time::SystemTime;
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
 use crate::context::epoch_ms;
-use crate::environment;
 use crate::inflight;
 use crate::protocol::env;
 use crate::runtime_line::{self, runtime_line};
@@ -48,8 +47,8 @@ const RUNTIME_TARGET: &str = "lambda_loop";
 /// installed, leaves the first logger in place and says so in one line on stderr; so does a
 /// value of the two variables that is not one of the above (the default is used).
 pub fn init() {
-    let mut found = environment::read([env::LOG_FORMAT, env::LOG_LEVEL]);
-    let settings = Settings::from_lookup(|name| found.take(name));
+    // Through std, which locks the environment: a logger may be installed while a loop runs.
+    let settings = Settings::from_lookup(|name| std::env::var(name).ok());
     static TEXT: LambdaLogger = LambdaLogger { json: false };
     static JSON: LambdaLogger = LambdaLogger { json: true };
     let logger = if settings.json { &JSON } else { &TEXT };

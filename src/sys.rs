@@ -90,9 +90,10 @@ extern "C" {
 /// `env::var` scans the whole environment once per name.
 pub(crate) fn for_each_environment_entry(mut each: impl FnMut(&[u8])) {
     // SAFETY: `environ` is either null or a null-terminated array of pointers to C strings,
-    // which stay valid until the environment is changed. Changing it (`env::set_var`) while
-    // another thread reads it through libc is excluded by set_var's own safety contract, and
-    // the runtime reads it once, at start, before any handler code runs.
+    // which stay valid until the environment is changed. The runtime calls this once, from
+    // `run`/`run_init` before the loop starts, so before its own writes (`_X_AMZN_TRACE_ID`);
+    // a write by another thread meanwhile is excluded by `env::set_var`'s documented
+    // requirement (no other thread may read the environment through anything but std::env).
     unsafe {
         let mut entry = environ;
         if entry.is_null() {
