@@ -136,13 +136,29 @@ fn serve_one(bootstrap: &Path, event: &[u8]) -> Vec<u8> {
     answers[0].body.clone()
 }
 
+/// Checks the answer of the variant `kind` to its example event (`events/example.json`).
+fn check_answer(kind: &str, response: &str) {
+    match kind {
+        "raw" => assert_eq!(response, r#"{"name":"Ada"}"#),
+        "json" => assert_eq!(response, r#"{"message":"Hello, Ada!"}"#),
+        // A function URL request for `/hello`, answered in the function URL's shape.
+        "http" => {
+            let answer: serde_json::Value = serde_json::from_str(response).expect("a JSON answer");
+            assert_eq!(answer["statusCode"], 200, "{response}");
+            assert_eq!(answer["body"], "Hello from /hello", "{response}");
+            assert_eq!(
+                answer["headers"]["content-type"], "text/plain",
+                "{response}"
+            );
+        }
+        _ => unreachable!("no variant {kind}"),
+    }
+}
+
 #[test]
-#[ignore = "needs cargo-lambda (pip install cargo-lambda) and two release builds; .ci/run runs it"]
+#[ignore = "needs cargo-lambda (pip install cargo-lambda) and three release builds; .ci/run runs it"]
 fn the_template_makes_crates_that_cargo_lambda_builds_and_deploy_dry_packages() {
-    for (kind, answer) in [
-        ("raw", r#"{"name":"Ada"}"#),
-        ("json", r#"{"message":"Hello, Ada!"}"#),
-    ] {
+    for kind in ["raw", "json", "http"] {
         let dir = new_crate(kind);
         let name = format!("fn-{kind}");
         // No Zig needed: plain cargo, the musl target for a static binary.
@@ -168,11 +184,7 @@ fn the_template_makes_crates_that_cargo_lambda_builds_and_deploy_dry_packages() 
         );
         let event = fs::read(dir.join("events/example.json")).unwrap();
         let response = serve_one(&bootstrap, &event);
-        assert_eq!(
-            String::from_utf8_lossy(&response).trim_end(),
-            answer,
-            "{kind}"
-        );
+        check_answer(kind, String::from_utf8_lossy(&response).trim_end());
 
         // deploy: everything up to the upload (locating, zipping, the configuration).
         let output = run(
@@ -198,8 +210,7 @@ fn the_template_makes_crates_that_cargo_lambda_builds_and_deploy_dry_packages() 
 
 #[test]
 #[ignore = "needs cargo-lambda (pip install cargo-lambda); .ci/run runs it"]
-fn the_http_variant_renders_against_lambda_loop_http() {
-    // lambda_loop::http is being written: the variant is only rendered here, not built.
+fn the_http_variant_turns_on_lambda_loops_http_feature() {
     let dir = new_crate("http");
     let main = fs::read_to_string(dir.join("src/main.rs")).unwrap();
     assert!(
@@ -208,6 +219,14 @@ fn the_http_variant_renders_against_lambda_loop_http() {
     );
     let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     assert!(manifest.contains("http = \"1\""), "{manifest}");
+    let dependency = manifest
+        .lines()
+        .find(|line| line.starts_with("lambda-loop = "))
+        .unwrap_or_else(|| panic!("no lambda-loop dependency: {manifest}"));
+    assert!(
+        dependency.contains("path = ") && dependency.ends_with(", features = [\"http\"] }"),
+        "{dependency}"
+    );
 }
 
 /// A free port on 127.0.0.1 (the listener is closed again; watch binds it next).

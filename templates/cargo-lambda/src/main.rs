@@ -36,11 +36,9 @@ fn main() {
     lambda_loop::run(lambda_loop::json(handler))
 }
 {%- else -%}
-//! A lambda-loop HTTP function (function URL, API Gateway).
-//!
-//! `lambda_loop::http` is behind lambda-loop's `http` feature: add `features = ["http"]` to
-//! the `lambda-loop` dependency in Cargo.toml (the template does not edit the dependency line
-//! you gave it).
+//! A lambda-loop HTTP function (function URL, API Gateway, ALB): `http::Request` in,
+//! `http::Response` out. `lambda_loop::http` is behind lambda-loop's `http` feature, which the
+//! template turned on in Cargo.toml.
 use lambda_loop::http::Body;
 use lambda_loop::{Context, Result};
 
