@@ -37,8 +37,9 @@ bytes, zip sha256, smoke test.
                       message and location) before the process ends, for about
                       half again as many bytes
   --out DIR           output root (default: <cargo target dir>/lambda for the size
-                      profile, <cargo target dir>/lambda-speed and .../lambda-tiny for the
-                      others, so no profile overwrites another's zips); artifacts go to
+                      profile, <cargo target dir>/lambda-speed, .../lambda-tiny and
+                      .../lambda-tiny-panic-abort for the others, so no build overwrites
+                      another's zips); artifacts go to
                       DIR/<name>/<arch>/bootstrap and DIR/<name>/<arch>/bootstrap.zip
   --launcher          one zip per arch holding the launcher script `bootstrap` (found
                       next to build.sh) plus every selected binary under its own name;
@@ -253,10 +254,11 @@ done
 if $launcher && contains bootstrap "${names[@]}"; then
     die "--launcher: a binary named 'bootstrap' would clash with the launcher script"
 fi
-# One output root per profile: a tiny or speed build never overwrites the size build's zips.
+# One output root per profile (and per panic mode of tiny): no build overwrites another's zips.
 if [[ -z $out_root ]]; then
     out_root=$target_dir/lambda
     [[ $profile_option != size ]] && out_root=$target_dir/lambda-$profile_option
+    [[ $profile_option == tiny && $panic_option == abort ]] && out_root=$target_dir/lambda-tiny-panic-abort
 fi
 mkdir -p "$out_root"
 out_root=$(cd "$out_root" && pwd)
