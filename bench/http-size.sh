@@ -8,6 +8,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here"
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$here/lib.sh"
 command -v zip >/dev/null || { echo "http-size.sh needs zip" >&2; exit 1; }
 
 targets=("$@")
@@ -23,9 +25,6 @@ if [ "${#targets[@]}" -eq 0 ]; then
 fi
 
 packages=(ll-http-hello official-http-hello)
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-
 crates() {
     cargo tree -q -p "$1" -e normal --prefix none | sed 's/ (\*)$//' | sort -u | wc -l
 }
@@ -43,11 +42,8 @@ for target in "${targets[@]}"; do
         for package in "${packages[@]}"; do
             cargo build -q "${linker[@]}" -p "$package" --profile "$profile" --target "$target"
             binary="target/$target/$profile/$package"
-            cp "$binary" "$scratch/bootstrap"
-            rm -f "$scratch/bootstrap.zip"
-            (cd "$scratch" && zip -q -9 -X bootstrap.zip bootstrap)
             printf '| %s %s %s | %s | %s | %s |\n' "$package" "$target" "$profile" \
-                "$(stat -c %s "$binary")" "$(stat -c %s "$scratch/bootstrap.zip")" "$(crates "$package")"
+                "$(stat -c %s "$binary")" "$(zip_bytes "$binary")" "$(crates "$package")"
         done
     done
 done

@@ -21,6 +21,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$here/lib.sh"
 
 quick=""
 build_times=""
@@ -214,14 +216,6 @@ bin_path() { # target profile package [tiny|baseline]
     fi
 }
 
-zip_bytes() { # binary -> bytes of a zip holding it as `bootstrap`
-    local scratch
-    scratch="$(mktemp -d)"
-    cp "$1" "$scratch/bootstrap"
-    (cd "$scratch" && zip -q -9 -X function.zip bootstrap)
-    stat -c %s "$scratch/function.zip"
-    rm -rf "$scratch"
-}
 
 crates_in_tree() { # package [manifest]
     cargo tree -q ${2:+--manifest-path "$2"} -p "$1" -e normal --prefix none --target "$x86" 2>/dev/null \

@@ -12,6 +12,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$here/lib.sh"
 quick=""
 rounds=""
 while [[ $# -gt 0 ]]; do
@@ -50,14 +52,6 @@ for package in ll-s3 official-s3; do
         --target-dir "$sdk_target")
 done
 
-zip_bytes() { # binary -> bytes of a zip holding it as `bootstrap`
-    local scratch
-    scratch="$(mktemp -d)"
-    cp "$1" "$scratch/bootstrap"
-    (cd "$scratch" && zip -q -9 -X function.zip bootstrap)
-    stat -c %s "$scratch/function.zip"
-    rm -rf "$scratch"
-}
 crates_in_tree() { # workspace dir, package
     (cd "$1" && cargo tree -q -p "$2" -e normal --prefix none --target "$x86" 2>/dev/null) |
         sed -e 's/ (\*)$//' -e 's/ (proc-macro)$//' | sort -u | grep -c .
