@@ -68,9 +68,15 @@ fn run(command: &mut Command, what: &str) -> Output {
 
 /// `cargo lambda new NAME --template templates/cargo-lambda` for the variant `kind`, outside
 /// this repository's workspace, depending on this checkout by path. Returns the crate's dir.
-fn new_crate(kind: &str) -> PathBuf {
+///
+/// Each test passes its own `test` name: the tests run in parallel, and a crate that one test
+/// is serving (`watch`) must never be deleted and made again by another.
+fn new_crate(test: &str, kind: &str) -> PathBuf {
     require_cargo_lambda();
-    let parent = std::env::temp_dir().join(format!("lambda-loop-template-{}", std::process::id()));
+    let parent = std::env::temp_dir().join(format!(
+        "lambda-loop-template-{}-{test}",
+        std::process::id()
+    ));
     let name = format!("fn-{kind}");
     let dir = parent.join(&name);
     if dir.exists() {
@@ -159,7 +165,7 @@ fn check_answer(kind: &str, response: &str) {
 #[ignore = "needs cargo-lambda (pip install cargo-lambda) and three release builds; .ci/run runs it"]
 fn the_template_makes_crates_that_cargo_lambda_builds_and_deploy_dry_packages() {
     for kind in ["raw", "json", "http"] {
-        let dir = new_crate(kind);
+        let dir = new_crate("build", kind);
         let name = format!("fn-{kind}");
         // No Zig needed: plain cargo, the musl target for a static binary.
         run(
@@ -211,7 +217,7 @@ fn the_template_makes_crates_that_cargo_lambda_builds_and_deploy_dry_packages() 
 #[test]
 #[ignore = "needs cargo-lambda (pip install cargo-lambda); .ci/run runs it"]
 fn the_http_variant_turns_on_lambda_loops_http_feature() {
-    let dir = new_crate("http");
+    let dir = new_crate("http-feature", "http");
     let main = fs::read_to_string(dir.join("src/main.rs")).unwrap();
     assert!(
         main.contains("lambda_loop::run(lambda_loop::http::handler(handler))"),
@@ -250,40 +256,65 @@ impl Drop for KillGroup {
     }
 }
 
-/// Waits for `child` to end, at most `bound`; kills it and fails when it does not.
-fn wait_bounded(mut child: Child, bound: Duration, what: &str) -> (bool, String, String) {
+/// Reads `pipe` to its end on a thread of its own; join it for the text.
+fn read_on_a_thread(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    })
+}
+
+/// Waits for `child` to end, at most `bound`, while `server` (the `watch` it talks to) keeps
+/// running; fails loudly, with the server's log, when either does not hold. Both pipes are read
+/// on their own threads, joined at the end, so a chatty child never blocks on a full pipe.
+fn wait_bounded(
+    mut child: Child,
+    bound: Duration,
+    what: &str,
+    server: &mut KillGroup,
+    server_log: &Path,
+) -> (bool, String, String) {
+    let stdout = read_on_a_thread(child.stdout.take());
+    let stderr = read_on_a_thread(child.stderr.take());
+    let log = || fs::read_to_string(server_log).unwrap_or_default();
     let started = Instant::now();
-    loop {
+    let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
-            let mut stdout = String::new();
-            let mut stderr = String::new();
-            child
-                .stdout
-                .take()
-                .unwrap()
-                .read_to_string(&mut stdout)
-                .unwrap();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut stderr)
-                .unwrap();
-            return (status.success(), stdout, stderr);
+            break status;
+        }
+        if let Some(status) = server.0.try_wait().unwrap() {
+            let _ = child.kill();
+            panic!(
+                "cargo lambda watch ended ({status}) during {what}; its log:\n{}",
+                log()
+            );
         }
         if started.elapsed() > bound {
             let _ = child.kill();
-            panic!("{what} did not finish within {bound:?}");
+            panic!(
+                "{what} did not finish within {bound:?}; cargo lambda watch's log:\n{}",
+                log()
+            );
         }
         thread::sleep(Duration::from_millis(50));
-    }
+    };
+    (
+        status.success(),
+        stdout.join().unwrap(),
+        stderr.join().unwrap(),
+    )
 }
 
 #[test]
 #[ignore = "needs cargo-lambda (pip install cargo-lambda) and a debug build; .ci/run runs it"]
 fn cargo_lambda_watch_and_invoke_serve_a_lambda_loop_crate() {
-    let dir = new_crate("json");
+    let dir = new_crate("watch", "json");
     let port = free_port().to_string();
+    let log_path = dir.with_extension("watch.log");
+    let log = fs::File::create(&log_path).unwrap();
     let watch = cargo_lambda(&dir)
         .args([
             "watch",
@@ -292,12 +323,12 @@ fn cargo_lambda_watch_and_invoke_serve_a_lambda_loop_crate() {
             "--invoke-port",
             &port,
         ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
         .process_group(0)
         .spawn()
         .expect("start cargo lambda watch");
-    let _watch = KillGroup(watch);
+    let mut watch = KillGroup(watch);
 
     // Wait until watch listens, then invoke once: the first invoke builds and starts the
     // function (cargo run), so it may take a while, bounded below.
@@ -305,11 +336,12 @@ fn cargo_lambda_watch_and_invoke_serve_a_lambda_loop_crate() {
     while TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).is_err() {
         assert!(
             started.elapsed() < PATIENCE,
-            "cargo lambda watch did not listen on 127.0.0.1:{port} within {PATIENCE:?}"
+            "cargo lambda watch did not listen on 127.0.0.1:{port} within {PATIENCE:?}; its log:\n{}",
+            fs::read_to_string(&log_path).unwrap_or_default()
         );
         thread::sleep(Duration::from_millis(50));
     }
-    let invoke = |data: &str| {
+    let mut invoke = |data: &str| {
         let child = cargo_lambda(&dir)
             .args([
                 "invoke",
@@ -323,7 +355,13 @@ fn cargo_lambda_watch_and_invoke_serve_a_lambda_loop_crate() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start cargo lambda invoke");
-        wait_bounded(child, Duration::from_secs(300), "cargo lambda invoke")
+        wait_bounded(
+            child,
+            Duration::from_secs(300),
+            "cargo lambda invoke",
+            &mut watch,
+            &log_path,
+        )
     };
     let (ok, stdout, stderr) = invoke(r#"{"name":"Ada"}"#);
     assert!(ok, "invoke failed:\n{stdout}\n{stderr}");
