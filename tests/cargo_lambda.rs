@@ -10,7 +10,6 @@
 mod support;
 
 use std::fs;
-use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -256,55 +255,38 @@ impl Drop for KillGroup {
     }
 }
 
-/// Reads `pipe` to its end on a thread of its own; join it for the text.
-fn read_on_a_thread(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_string(&mut text);
-        }
-        text
-    })
-}
-
 /// Waits for `child` to end, at most `bound`, while `server` (the `watch` it talks to) keeps
-/// running; fails loudly, with the server's log, when either does not hold. Both pipes are read
-/// on their own threads, joined at the end, so a chatty child never blocks on a full pipe.
+/// running; fails loudly, with the server's log, when either does not hold. Woken by the
+/// child's pipes closing, and once a second to look at the server.
 fn wait_bounded(
-    mut child: Child,
+    child: Child,
     bound: Duration,
     what: &str,
     server: &mut KillGroup,
     server_log: &Path,
 ) -> (bool, String, String) {
-    let stdout = read_on_a_thread(child.stdout.take());
-    let stderr = read_on_a_thread(child.stderr.take());
+    let mut child = Running::adopt(child);
     let log = || fs::read_to_string(server_log).unwrap_or_default();
     let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
+    while !child.closed_within(Duration::from_secs(1)) {
         if let Some(status) = server.0.try_wait().unwrap() {
-            let _ = child.kill();
             panic!(
                 "cargo lambda watch ended ({status}) during {what}; its log:\n{}",
                 log()
             );
         }
-        if started.elapsed() > bound {
-            let _ = child.kill();
-            panic!(
-                "{what} did not finish within {bound:?}; cargo lambda watch's log:\n{}",
-                log()
-            );
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
+        assert!(
+            started.elapsed() < bound,
+            "{what} did not finish within {bound:?}; its stderr:\n{}\ncargo lambda watch's log:\n{}",
+            child.stderr(),
+            log()
+        );
+    }
+    let status = child.wait();
     (
         status.success(),
-        stdout.join().unwrap(),
-        stderr.join().unwrap(),
+        String::from_utf8_lossy(&child.stdout()).into_owned(),
+        child.stderr(),
     )
 }
 

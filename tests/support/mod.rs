@@ -1240,6 +1240,28 @@ pub struct Running {
 }
 
 impl Running {
+    /// Takes over a child spawned elsewhere with piped stdout and stderr: both are read to
+    /// their end by threads of their own from now on.
+    pub fn adopt(mut child: Child) -> Running {
+        let (stdout, stdout_reader) = Pipe::read(child.stdout.take().expect("a piped stdout"));
+        let (stderr, stderr_reader) = Pipe::read(child.stderr.take().expect("a piped stderr"));
+        Running {
+            child,
+            stderr,
+            stdout,
+            readers: vec![stdout_reader, stderr_reader],
+        }
+    }
+
+    /// True when the child closed both pipes (it exited) within `bound`, woken by the pipes
+    /// themselves; [`Running::wait`] then returns at once.
+    pub fn closed_within(&self, bound: Duration) -> bool {
+        let deadline = Instant::now() + bound;
+        [&self.stdout, &self.stderr]
+            .iter()
+            .all(|pipe| pipe.wait_until(deadline, |_, closed| closed))
+    }
+
     /// Waits for the child to exit, with every byte it wrote read (panics after
     /// [`PATIENCE`]): both pipes close when it exits, then their readers are joined.
     pub fn wait(&mut self) -> ExitStatus {
@@ -1331,14 +1353,7 @@ pub fn spawn_with_env(
             let _ = pipe.write_all(&input);
         });
     }
-    let (stdout, stdout_reader) = Pipe::read(child.stdout.take().unwrap());
-    let (stderr, stderr_reader) = Pipe::read(child.stderr.take().unwrap());
-    Running {
-        child,
-        stderr,
-        stdout,
-        readers: vec![stdout_reader, stderr_reader],
-    }
+    Running::adopt(child)
 }
 
 /// Starts `program` as a Lambda would: `AWS_LAMBDA_RUNTIME_API` pointing at `api`, a few of
