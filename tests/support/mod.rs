@@ -1265,14 +1265,11 @@ impl Running {
     /// Waits for the child to exit, with every byte it wrote read (panics after
     /// [`PATIENCE`]): both pipes close when it exits, then their readers are joined.
     pub fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        for (name, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            assert!(
-                pipe.wait_until(deadline, |_, closed| closed),
-                "the child did not exit (its {name} is still open) within {PATIENCE:?}; stderr: {}",
-                self.stderr.text()
-            );
-        }
+        assert!(
+            self.closed_within(PATIENCE),
+            "the child did not exit (its stdout or stderr is still open) within {PATIENCE:?}; stderr: {}",
+            self.stderr.text()
+        );
         for reader in self.readers.drain(..) {
             reader.join().expect("a pipe reader panicked");
         }
