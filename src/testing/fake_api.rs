@@ -90,6 +90,15 @@ impl Event {
         }
     }
 
+    /// [`Event::new`] with a body shared with other events instead of copied: for many
+    /// events of one large body.
+    pub fn shared(request_id: &str, body: Arc<[u8]>) -> Event {
+        Event {
+            body,
+            ..Event::new(request_id, Vec::new())
+        }
+    }
+
     /// The request id, if the event has one.
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
