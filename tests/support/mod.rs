@@ -215,16 +215,12 @@ impl Running {
     /// Waits until the child's stderr contains `needle` (woken by every read of the pipe);
     /// panics after [`PATIENCE`], or as soon as stderr closes without it.
     pub fn wait_for_stderr(&self, needle: &str) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        let found = |bytes: &[u8]| String::from_utf8_lossy(bytes).contains(needle);
-        self.stderr
-            .wait_until(deadline, |bytes, closed| found(bytes) || closed);
-        let stderr = self.stderr();
-        assert!(
-            stderr.contains(needle),
-            "stderr never contained {needle:?}: {stderr}"
-        );
-        stderr
+        wait_for_text(&self.stderr, "stderr", needle)
+    }
+
+    /// [`Running::wait_for_stderr`] for stdout.
+    pub fn wait_for_stdout(&self, needle: &str) -> String {
+        wait_for_text(&self.stdout, "stdout", needle)
     }
 
     pub fn stderr(&self) -> String {
@@ -239,6 +235,20 @@ impl Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits until `pipe` (named `name`) holds `needle`; panics after [`PATIENCE`], or as soon as
+/// the pipe closes without it. The pipe's text then.
+fn wait_for_text(pipe: &Pipe, name: &str, needle: &str) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    let found = |bytes: &[u8]| String::from_utf8_lossy(bytes).contains(needle);
+    pipe.wait_until(deadline, |bytes, closed| found(bytes) || closed);
+    let text = pipe.text();
+    assert!(
+        text.contains(needle),
+        "{name} never contained {needle:?}: {text}"
+    );
+    text
 }
 
 impl Drop for Running {
