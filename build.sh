@@ -7,8 +7,9 @@ usage() {
     cat <<'EOF'
 Usage: ./build.sh [--bin NAME]... [--example NAME]... [--arch x86_64|arm64|all]
                   [--profile size|speed|tiny] [--panic immediate-abort|abort]
-                  [--out DIR] [--launcher]
-                  [--manifest-path PATH] [--smoke-event JSON | --smoke-event-file PATH]
+                  [--features LIST] [--all-features] [--out DIR] [--launcher]
+                  [--manifest-path PATH] [--smoke-event [NAME=]JSON]...
+                  [--smoke-event-file [NAME=]PATH]...
                   [--no-smoke]
 
 Builds static (musl) Lambda `bootstrap` binaries, zips each one, smoke-tests the zipped
@@ -19,6 +20,11 @@ bytes, zip sha256, smoke test.
   --example NAME      build the example NAME (repeatable)
                       Without --bin/--example: every binary of the crate, or every
                       example when the crate has no binary.
+  --features LIST     cargo features to turn on (comma- or space-separated,
+                      repeatable), for every selected binary. A target's own
+                      `required-features` are always turned on for it, so
+                      `./build.sh` alone builds every example of this crate
+  --all-features      every feature of the crate, for every selected binary
   --arch ARCH         x86_64, arm64 or all (default: all)
   --profile PROFILE   size  = cargo profile `size`    (opt-level z, lto, panic abort)
                       speed = cargo profile `release` (opt-level 3, lto)
@@ -47,9 +53,11 @@ bytes, zip sha256, smoke test.
                       Output: DIR/launcher/<arch>/bootstrap.zip
   --manifest-path P   the Cargo.toml of the crate to build (default: cargo's search from
                       the current directory, so a copy of build.sh works in any crate)
-  --smoke-event JSON  the event of the smoke test, which must then be answered with a
-                      response (an error post fails the build)
-  --smoke-event-file PATH
+  --smoke-event [NAME=]JSON
+                      the event of the smoke test, which must then be answered with a
+                      response (an error post fails the build); with NAME=, for the
+                      binary NAME only (repeatable: one event per binary)
+  --smoke-event-file [NAME=]PATH
                       the same, the event read from the file PATH
   --no-smoke          skip the smoke test
                       The smoke test starts the zipped binary (arm64 under qemu-aarch64,
@@ -91,10 +99,12 @@ panic_option='' # tiny only: immediate-abort (default) or abort
 out_root=''
 launcher=false
 manifest_path=''
-smoke_event='{"name":"smoke"}'
-smoke_event_file=''
-smoke_strict=false # a user's event must get a response; the default one may get an error
+# The smoke events, by binary name (%all: for every binary); each an event (JSON) or a file.
+# An event given by the user must get a response; the default one may get an error.
+declare -A smoke_events=() smoke_event_files=()
 smoke=true
+features=()         # --features, each list as given
+all_features=false
 while (($# > 0)); do
     case $1 in
     -h | --help)
@@ -102,21 +112,29 @@ while (($# > 0)); do
         exit 0
         ;;
     --bin | --example | --arch | --profile | --panic | --out | --manifest-path | --smoke-event | \
-        --smoke-event-file)
+        --smoke-event-file | --features)
         (($# >= 2)) || die "$1 needs a value (see --help)"
         case $1 in
         --bin) requested+=("bin:$2") ;;
         --example) requested+=("example:$2") ;;
         --arch) arch_option=$2 ;;
+        --features) features+=("$2") ;;
         --profile) profile_option=$2 ;;
         --panic) panic_option=$2 ;;
         --out) out_root=$2 ;;
         --manifest-path) manifest_path=$2 ;;
-        --smoke-event) smoke_event=$2 smoke_strict=true ;;
-        --smoke-event-file)
-            [[ -f $2 && -r $2 ]] || die "--smoke-event-file: cannot read '$2'"
-            smoke_event_file=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
-            smoke_strict=true
+        --smoke-event | --smoke-event-file)
+            # NAME=VALUE gives binary NAME its own event (JSON never starts with NAME=).
+            for_name=%all value=$2 # %: in no binary's name
+            if [[ $2 =~ ^([A-Za-z0-9_-]+)=(.*)$ ]]; then
+                for_name=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
+            fi
+            if [[ $1 == --smoke-event ]]; then
+                smoke_events[$for_name]=$value
+            else
+                [[ -f $value && -r $value ]] || die "--smoke-event-file: cannot read '$value'"
+                smoke_event_files[$for_name]=$(cd "$(dirname "$value")" && pwd)/$(basename "$value")
+            fi
             ;;
         esac
         shift 2
@@ -127,6 +145,10 @@ while (($# > 0)); do
         ;;
     --no-smoke)
         smoke=false
+        shift
+        ;;
+    --all-features)
+        all_features=true
         shift
         ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -202,17 +224,26 @@ target_dir=$(json_string_field target_directory)
 build_dir=$target_dir
 [[ $profile_option == tiny ]] && build_dir=$target_dir/tiny
 [[ -n $workspace_root && -n $target_dir ]] || die "cannot read cargo metadata of $manifest_path"
-# Each target is {"kind":[..],"crate_types":[..],"name":"..",...}; keep binaries and examples.
+# Each target is {"kind":[..],"crate_types":[..],"name":"..",...,"required-features":[..],...};
+# keep binaries and examples, and the features each one requires.
 known_bins=()
 known_examples=()
+declare -A required_features=() # "bin:NAME" or "example:NAME" -> its required-features, comma-separated
 while IFS= read -r line; do
-    name=${line##*\"name\":\"}
-    name=${name%\"}
+    name=${line#*\"name\":\"}
+    name=${name%%\"*}
     case $line in
-    '"kind":["bin"]'*) known_bins+=("$name") ;;
-    '"kind":["example"],"crate_types":["bin"]'*) known_examples+=("$name") ;;
+    '{"kind":["bin"]'*) known_bins+=("$name") kind=bin ;;
+    '{"kind":["example"],"crate_types":["bin"]'*) known_examples+=("$name") kind=example ;;
+    *) continue ;;
     esac
-done < <(grep -o '"kind":\["[a-z-]*"\],"crate_types":\[[^]]*\],"name":"[^"]*"' <<<"$metadata" || true)
+    if [[ $line == *'"required-features":['* ]]; then
+        required=${line#*\"required-features\":[}
+        required=${required%%]*}
+        required=${required//\"/}
+        required_features[$kind:$name]=$required
+    fi
+done < <(grep -o '{"kind":\["[a-z-]*"\],"crate_types":\[[^]]*\],"name":"[^"]*"[^{}]*}' <<<"$metadata" || true)
 
 contains() { # $1 = word, rest = list
     local word=$1 item
@@ -250,6 +281,12 @@ for item in "${requested[@]}"; do
     fi
     contains "$name" "${names[@]}" && die "'$name' is selected twice (as a binary and an example?)"
     names+=("$name")
+done
+for for_name in "${!smoke_events[@]}" "${!smoke_event_files[@]}"; do
+    [[ $for_name == %all ]] || contains "$for_name" "${names[@]}" ||
+        die "--smoke-event(-file) $for_name=...: '$for_name' is not a selected binary ($(joined "${names[@]}"))"
+    [[ -z ${smoke_events[$for_name]+set} || -z ${smoke_event_files[$for_name]+set} ]] ||
+        die "--smoke-event and --smoke-event-file both given for ${for_name/#%all/every binary}: give one"
 done
 if $launcher && contains bootstrap "${names[@]}"; then
     die "--launcher: a binary named 'bootstrap' would clash with the launcher script"
@@ -398,22 +435,44 @@ if [[ $profile_option == tiny ]]; then
 fi
 
 # ---------------------------------------------------------------------------------------
-# Build: one cargo run per arch for all the selected names.
-cargo_selection=()
-for item in "${requested[@]}"; do cargo_selection+=("--${item%%:*}" "${item#*:}"); done
+# Build: one cargo run per arch and per set of features. Each selected target gets the
+# features given (--features, --all-features) and its own required-features; targets with the
+# same set are built together, and a target that needs no feature is built without any, so its
+# binary is the same as when it is built alone.
+declare -A feature_sets=() # "+" and the features of a build (sorted, comma-separated) -> its selection
+feature_set_order=()        # the keys, in the order first needed ("+" alone: no feature)
+for item in "${requested[@]}"; do
+    wanted=+$(printf '%s\n' "${features[@]}" "${required_features[$item]:-}" | tr -s ', ' '\n' |
+        grep -v '^$' | LC_ALL=C sort -u | paste -s -d, -) || true
+    [[ -n ${feature_sets[$wanted]+set} ]] || feature_set_order+=("$wanted")
+    feature_sets[$wanted]+=" --${item%%:*} ${item#*:}"
+done
 for arch in "${arches[@]}"; do
     triple=$(rust_target "$arch")
     triple_env=$(tr 'a-z-' 'A-Z_' <<<"$triple")
-    echo "build.sh: building $(joined "${names[@]}") for $arch ($triple, profile $profile_option)" >&2
     arch_flags=$encoded_flags
     [[ -n ${crt_dirs[$arch]:-} ]] && arch_flags+=$'\x1f'"-Lnative=${crt_dirs[$arch]}"
-    if ! env -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="$arch_flags" \
-        "CARGO_TARGET_${triple_env}_LINKER=rust-lld" \
-        cargo "${toolchain[@]}" build --manifest-path "$manifest_path" --target "$triple" \
-        --target-dir "$build_dir" "${build_std[@]}" \
-        --profile "$cargo_profile" "${profile_config[@]}" "${cargo_selection[@]}" >&2; then
-        die "cargo build failed for $arch (cargo's output is above)"
-    fi
+    for key in "${feature_set_order[@]}"; do
+        read -r -a cargo_selection <<<"${feature_sets[$key]}"
+        wanted=${key#+}
+        feature_args=()
+        $all_features && feature_args+=(--all-features)
+        [[ -n $wanted ]] && feature_args+=(--features "$wanted")
+        selected_names=()
+        for ((index = 1; index < ${#cargo_selection[@]}; index += 2)); do
+            selected_names+=("${cargo_selection[index]}")
+        done
+        echo "build.sh: building $(joined "${selected_names[@]}") for $arch ($triple, profile" \
+            "$profile_option${wanted:+, features $wanted}$($all_features && echo ', all features'))" >&2
+        if ! env -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="$arch_flags" \
+            "CARGO_TARGET_${triple_env}_LINKER=rust-lld" \
+            cargo "${toolchain[@]}" build --manifest-path "$manifest_path" --target "$triple" \
+            --target-dir "$build_dir" "${build_std[@]}" \
+            --profile "$cargo_profile" "${profile_config[@]}" "${feature_args[@]}" \
+            "${cargo_selection[@]}" >&2; then
+            die "cargo build failed for $arch (cargo's output is above)"
+        fi
+    done
 done
 
 # ---------------------------------------------------------------------------------------
@@ -587,6 +646,37 @@ fn error_type(request: &Request) -> String {
     }
 }
 
+/// The errorMessage of an error post, its JSON escapes undone (\uXXXX shown as '?'), or "".
+fn error_message(body: &str) -> String {
+    let Some((_, rest)) = body.split_once("\"errorMessage\"") else {
+        return String::new();
+    };
+    let Some(rest) = rest.trim_start().strip_prefix(':') else {
+        return String::new();
+    };
+    let Some(rest) = rest.trim_start().strip_prefix('"') else {
+        return String::new();
+    };
+    let mut message = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some('n') | Some('r') | Some('t') => message.push(' '),
+                Some('u') => {
+                    chars.by_ref().take(4).for_each(drop);
+                    message.push('?');
+                }
+                Some(other) => message.push(other),
+                None => break,
+            },
+            other => message.push(other),
+        }
+    }
+    message
+}
+
 fn serve(stream: TcpStream, event: &[u8], seen: Sender<Seen>, nexts: &AtomicU32) {
     let mut writer = match stream.try_clone() {
         Ok(writer) => writer,
@@ -755,7 +845,26 @@ fn run(
                         }
                     }
                 }
-                let detail = format!("init error {}", printable(kind.as_bytes(), 60));
+                let message = error_message(&body);
+                let detail = if message.is_empty() {
+                    format!("init error {}", printable(kind.as_bytes(), 60))
+                } else {
+                    format!(
+                        "init error {}: {}",
+                        printable(kind.as_bytes(), 60),
+                        printable(message.as_bytes(), 300)
+                    )
+                };
+                // The process writes its own line about the failure, then exits: wait for
+                // that (bounded), so the log shown with the failure has it.
+                let exit_bound = Instant::now() + AFTER_ANSWER_BOUND;
+                while let Ok(seen_then) =
+                    seen.recv_timeout(exit_bound.saturating_duration_since(Instant::now()))
+                {
+                    if let Seen::Exited(_) = seen_then {
+                        break;
+                    }
+                }
                 return Ok(Outcome {
                     kind: "fail",
                     detail,
@@ -874,11 +983,12 @@ smoke_api_build() {
     mv -f "$dir/smoke-api.$$" "$smoke_api"
 }
 
-# Runs one packaged binary against the fake Runtime API. $1 = arch, $2 = label, rest = the
-# command. Prints the table's smoke cell.
+# Runs one packaged binary against the fake Runtime API. $1 = arch, $2 = label, $3 = the
+# binary's name (which picks its event), rest = the command. Prints the table's smoke cell.
 smoke_run() {
-    local arch=$1 label=$2 runner log kind detail after chosen
-    shift 2
+    local arch=$1 label=$2 event_path=${smoke_event_paths[$3]} strict=${smoke_strict[$3]} \
+        runner log kind detail after chosen
+    shift 3
     if ! runner=$(runner_for "$arch"); then
         echo "skipped (no qemu-${arch/arm64/aarch64}: install the qemu-user package)"
         return 0
@@ -886,14 +996,14 @@ smoke_run() {
     log=$(mktemp)
     # shellcheck disable=SC2086 # $runner is empty or one word
     IFS=$'\t' read -r kind detail after chosen < <(
-        env -u AWS_LAMBDA_RUNTIME_API "$smoke_api" "$smoke_event_path" "$log" $runner "$@"
+        env -u AWS_LAMBDA_RUNTIME_API "$smoke_api" "$event_path" "$log" $runner "$@"
     ) || true
     local note=${runner:+ ($runner)}${chosen:+ (_HANDLER=$chosen)} failure=''
     case $kind:$after in
     response:next) echo "ok$note: $detail" ;;
     response:*) failure="it answered, then did not ask for the next event ($after)" ;;
     error:next | error:exit*)
-        if $smoke_strict; then
+        if $strict; then
             failure="the event was answered with an error, $detail (a given smoke event must get a response)"
         else
             # The default event proves the runtime; a typed handler may well reject it.
@@ -927,12 +1037,12 @@ smoke_zip() { # $1 = arch, $2 = zip, $3 = label, rest = the binaries to invoke
         if $launcher && [[ $arch == "$host_arch" ]]; then
             # Through the launcher, as Lambda runs it: the Handler names the binary.
             results+=("$(LAMBDA_TASK_ROOT=$unpacked _HANDLER=$binary \
-                smoke_run "$arch" "$label: $binary" "$unpacked/bootstrap")")
+                smoke_run "$arch" "$label: $binary" "$binary" "$unpacked/bootstrap")")
         elif $launcher; then
             # Foreign arch: bash would need binfmt_misc to exec it, so qemu runs it directly.
-            results+=("$(smoke_run "$arch" "$label: $binary" "$unpacked/$binary")")
+            results+=("$(smoke_run "$arch" "$label: $binary" "$binary" "$unpacked/$binary")")
         else
-            results+=("$(smoke_run "$arch" "$label" "$unpacked/bootstrap")")
+            results+=("$(smoke_run "$arch" "$label" "$binary" "$unpacked/bootstrap")")
         fi
     done
     rm -rf "$unpacked"
@@ -944,14 +1054,31 @@ smoke_zip() { # $1 = arch, $2 = zip, $3 = label, rest = the binaries to invoke
     fi
 }
 
-smoke_event_path=$smoke_event_file
+# Each binary's smoke event, as a file: its own (NAME=...), else the one for every binary,
+# else the default {"name":"smoke"}, which may be answered with an error.
+declare -A smoke_event_paths=() smoke_strict=()
 if $smoke; then
     smoke_api_build
-    if [[ -z $smoke_event_path ]]; then
-        smoke_event_path=$target_dir/lambda-smoke-api/event.$$
-        printf '%s' "$smoke_event" >"$smoke_event_path"
-        trap 'rm -f "$smoke_event_path"' EXIT
-    fi
+    event_dir=$(mktemp -d "$target_dir/lambda-smoke-api.events.XXXXXX")
+    trap 'rm -rf "$event_dir"' EXIT
+    printf '%s' '{"name":"smoke"}' >"$event_dir/default"
+    for name in "${names[@]}"; do
+        smoke_strict[$name]=true
+        if [[ -n ${smoke_event_files[$name]+set} ]]; then
+            smoke_event_paths[$name]=${smoke_event_files[$name]}
+        elif [[ -n ${smoke_events[$name]+set} ]]; then
+            printf '%s' "${smoke_events[$name]}" >"$event_dir/$name"
+            smoke_event_paths[$name]=$event_dir/$name
+        elif [[ -n ${smoke_event_files[%all]+set} ]]; then
+            smoke_event_paths[$name]=${smoke_event_files[%all]}
+        elif [[ -n ${smoke_events[%all]+set} ]]; then
+            printf '%s' "${smoke_events[%all]}" >"$event_dir/all"
+            smoke_event_paths[$name]=$event_dir/all
+        else
+            smoke_event_paths[$name]=$event_dir/default
+            smoke_strict[$name]=false
+        fi
+    done
 fi
 
 for arch in "${arches[@]}"; do

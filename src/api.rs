@@ -191,8 +191,8 @@ impl Client {
     /// `Runtime.ResponseTooLarge` error instead (a too-large post would get 413, and the error
     /// after it 403, leaving the caller with nothing).
     pub fn respond(&self, invocation: &Invocation, response: &[u8]) -> Result<(), RuntimeError> {
-        if response.len() > MAX_RESPONSE_BYTES {
-            return self.fail(invocation, &too_large(response.len()));
+        if let Err(too_large) = check_buffered_response_size(response.len()) {
+            return self.fail(invocation, &too_large);
         }
         // The URL is built once and moved into the request (ureq would copy a borrowed one);
         // only a retry after a refused connection builds it again.
@@ -452,11 +452,16 @@ fn working_directory() -> &'static str {
     })
 }
 
-fn too_large(bytes: usize) -> Error {
-    Error::new(
+/// Lambda's limit for a buffered response, as the error a larger one gets: checked before
+/// every post and by the local invoke, so a too-large response fails the same way everywhere.
+pub(crate) fn check_buffered_response_size(bytes: usize) -> Result<(), Error> {
+    if bytes <= MAX_RESPONSE_BYTES {
+        return Ok(());
+    }
+    Err(Error::new(
         error_type::RESPONSE_TOO_LARGE,
         format!("the response is {bytes} bytes, more than the {MAX_RESPONSE_BYTES} bytes Lambda accepts for a buffered response"),
-    )
+    ))
 }
 
 /// An HTTP client for a Lambda API on loopback (the Runtime API here, the Extensions API in

@@ -2,7 +2,8 @@
 //! handler once, on an event read from the file named by its first argument or from stdin.
 //!
 //! The response goes to stdout and the exit code is 0; an error goes to stderr as the same
-//! JSON Lambda would get, and the exit code is 1. This is how to try a function without any
+//! JSON Lambda would get, and the exit code is 1. Lambda's limits apply as under the Runtime
+//! API: a buffered response over 6 MB is a `Runtime.ResponseTooLarge` error. This is how to try a function without any
 //! emulator: `echo '{"name":"Ada"}' | ./bootstrap`.
 
 use std::io::{IsTerminal, Read, Write};
@@ -10,6 +11,7 @@ use std::process::exit;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api::check_buffered_response_size;
 use crate::context::{Config, Context, Invocation};
 use crate::error::{Error, Result};
 use crate::inflight::{self, Abandon};
@@ -38,7 +40,8 @@ where
     // Under panic = "abort" the hook prints the error JSON through this slot.
     let _slot = inflight::register(Arc::new(Stderr));
     let outcome = init(&config)
-        .and_then(|served| served.invoke_once(&event, Context::local(config, LOCAL_TIMEOUT)));
+        .and_then(|served| served.invoke_once(&event, Context::local(config, LOCAL_TIMEOUT)))
+        .and_then(|response| check_buffered_response_size(response.len()).map(|()| response));
     match outcome {
         Ok(response) => {
             let mut stdout = std::io::stdout().lock();

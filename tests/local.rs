@@ -58,3 +58,40 @@ fn an_init_error_is_printed_as_json() {
     let error: serde_json::Value = serde_json::from_str(child.stderr().trim()).unwrap();
     assert_eq!(error["errorType"], "InitError");
 }
+
+#[test]
+fn a_response_over_lambdas_limit_is_runtime_response_too_large_as_under_the_runtime_api() {
+    let limit = lambda_loop::runtime::protocol::MAX_RESPONSE_BYTES;
+    let dir = std::env::temp_dir();
+    for (bytes, fits) in [(limit, true), (limit + 1, false)] {
+        let path = dir.join(format!(
+            "lambda-loop-local-{}-{bytes}.bin",
+            std::process::id()
+        ));
+        std::fs::write(&path, vec![b'x'; bytes]).unwrap();
+        let mut child = spawn_with_env(&example("echo"), &[path.to_str().unwrap()], &[], None);
+        let code = child.wait().code();
+        std::fs::remove_file(&path).unwrap();
+        if fits {
+            assert_eq!(code, Some(0), "{bytes} bytes: {}", child.stderr());
+            assert_eq!(child.stdout().len(), bytes);
+            continue;
+        }
+        assert_eq!(code, Some(1), "{bytes} bytes");
+        assert!(
+            child.stdout().is_empty(),
+            "{bytes} bytes: a too-large response is not printed"
+        );
+        let stderr = child.stderr();
+        let error: serde_json::Value =
+            serde_json::from_str(stderr.trim()).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+        assert_eq!(error["errorType"], "Runtime.ResponseTooLarge", "{stderr}");
+        assert!(
+            error["errorMessage"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{} bytes", limit + 1)),
+            "{stderr}"
+        );
+    }
+}

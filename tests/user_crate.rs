@@ -5,6 +5,11 @@
 //!   parse `{"name":"smoke"}`, posts `Runtime.UnmarshalError`, and the build passes.
 //! - A smoke event the user gives (`--smoke-event-file`, `--smoke-event`) must get a response.
 //! - Each profile has its own output directory: a `speed` build leaves the `size` zip alone.
+//! - A crate of several binaries (`tests/fixtures/several-bins`) gives each binary its own
+//!   smoke event (`--smoke-event NAME=JSON`), and a start-up failure is reported with its
+//!   message and the function's own output.
+//! - A crate that depends on lambda-loop through git reads no manifest of the repository but
+//!   the crate's own: the cargo-lambda template's Cargo.toml gives no `error:`.
 //! - What docs/local.md says a size-profile zip does on a local invoke: a panic is reported,
 //!   then the process aborts (SIGABRT, exit code 134 in a shell); `RUST_BACKTRACE=1` adds
 //!   frames to a `?` error's `stackTrace` (unnamed: the binary is stripped), none to a panic's.
@@ -24,10 +29,15 @@ fn fixture() -> PathBuf {
 /// Runs the repository's build.sh on the fixture crate, x86_64 only, into the shared target
 /// dir (so the builds are cached between runs), with the default output root.
 fn build_sh(args: &[&str]) -> Output {
+    build_sh_on(&fixture(), args)
+}
+
+/// build.sh on the crate in `crate_dir`, as [`build_sh`].
+fn build_sh_on(crate_dir: &Path, args: &[&str]) -> Output {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     Command::new(repo.join("build.sh"))
         .arg("--manifest-path")
-        .arg(fixture().join("Cargo.toml"))
+        .arg(crate_dir.join("Cargo.toml"))
         .args(["--arch", "x86_64"])
         .args(args)
         .env("CARGO_TARGET_DIR", target_dir())
@@ -47,10 +57,15 @@ fn describe(output: &Output) -> String {
 
 /// The row of `typed-fn` in build.sh's table.
 fn table_row(output: &Output) -> String {
+    row_of(output, "typed-fn")
+}
+
+/// The row of binary `name` in build.sh's table.
+fn row_of(output: &Output, name: &str) -> String {
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .find(|line| line.starts_with("typed-fn "))
-        .unwrap_or_else(|| panic!("no row for typed-fn: {}", describe(output)))
+        .find(|line| line.starts_with(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no row for {name}: {}", describe(output)))
         .to_owned()
 }
 
@@ -255,5 +270,102 @@ fn a_skipped_arm64_smoke_test_names_the_package_that_brings_qemu() {
     assert!(
         row.ends_with("skipped (no qemu-aarch64: install the qemu-user package)"),
         "{row}"
+    );
+}
+
+fn several_bins() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/several-bins")
+}
+
+#[test]
+fn each_binary_gets_its_own_smoke_event_and_a_failed_start_up_says_why() {
+    let out = target_dir().join("several-bins-out");
+    let output = build_sh_on(
+        &several_bins(),
+        &[
+            "--smoke-event",
+            r#"upper={"text":"hi"}"#,
+            "--smoke-event",
+            r#"add={"a":2,"b":3}"#,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    // needs-config fails its start-up, so the build fails; the other two pass on their events.
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(
+        row_of(&output, "upper").ends_with(r#"ok: "HI""#),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        row_of(&output, "add").ends_with("ok: 5"),
+        "{}",
+        describe(&output)
+    );
+    let failed = row_of(&output, "needs-config");
+    assert!(
+        failed.ends_with("FAILED (init error ConfigError: TABLE is not set: the table to use)"),
+        "{failed}"
+    );
+    // The function's own line about the failure is in the output build.sh shows.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "lambda-loop: initialisation failed: ConfigError: TABLE is not set: the table to use"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_smoke_event_for_a_binary_that_is_not_built_is_refused_before_the_build() {
+    let output = build_sh_on(
+        &several_bins(),
+        &["--bin", "add", "--smoke-event", r#"upper={"text":"hi"}"#],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("'upper' is not a selected binary (add)") && !stderr.contains("Compiling"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_git_dependency_on_lambda_loop_builds_without_a_false_error() {
+    // Cargo reads every Cargo.toml of a git dependency's repository, the cargo-lambda
+    // template's included: it must read as no package (and no error). The repository's
+    // committed HEAD is what a git dependency sees.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let work = target_dir().join("git-dependency-test");
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(work.join("src")).unwrap();
+    fs::write(
+        work.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"git-user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [dependencies]\nlambda-loop = {{ git = \"file://{}\" }}\n\n[workspace]\n",
+            repo.display()
+        ),
+    )
+    .unwrap();
+    fs::write(work.join("src/main.rs"), "fn main() {}\n").unwrap();
+    // lambda-loop's own lock file: its dependencies are locked, so only the git fetch (from
+    // this machine) is new (`--offline` would refuse that fetch).
+    fs::copy(repo.join("Cargo.lock"), work.join("Cargo.lock")).unwrap();
+    let output = Command::new("cargo")
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(&work)
+        .env("CARGO_TARGET_DIR", work.join("target"))
+        .output()
+        .expect("run cargo metadata");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("\"name\":\"lambda-loop\""),
+        "{}",
+        describe(&output)
     );
 }
