@@ -528,458 +528,52 @@ runner_for() {
     return 1
 }
 
-# The smoke test's fake Runtime API: a small std-only Rust program, compiled once per source
-# and rustc version into the target dir. It listens on 127.0.0.1:0, starts the command it is
-# given with AWS_LAMBDA_RUNTIME_API pointing at itself, answers the first `next` with the
-# event, and prints one tab-separated line: how the event was answered (response, error or
-# fail), a detail, what the process did then (next, exit: STATUS or timeout: ...), and the
-# handler it chose for a binary of several handlers.
-smoke_api_source() {
-    cat <<'SMOKE_API_RS'
-// build.sh's smoke test: a fake Lambda Runtime API on 127.0.0.1 that starts the packaged
-// binary, hands it one event on its first `next`, and reports how the event was answered.
-// Usage: smoke-api EVENT_FILE LOG_FILE COMMAND [ARGS...]
-// Prints one tab-separated line (see main); build.sh judges it.
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const REQUEST_ID: &str = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
-const STARTUP_BOUND: Duration = Duration::from_secs(60);
-const AFTER_ANSWER_BOUND: Duration = Duration::from_secs(20);
-
-enum Seen {
-    Next(u32),
-    Response(Vec<u8>, Option<String>), // body, error type from a streamed trailer
-    Error(String),
-    InitError(String, String),
-    Exited(String),
-}
-
-struct Request {
-    line: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    trailers: Vec<(String, String)>,
-}
-
-fn header<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.as_str())
-}
-
-fn read_fields(reader: &mut impl BufRead) -> Option<Vec<(String, String)>> {
-    let mut fields = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            return Some(fields);
-        }
-        let (name, value) = line.split_once(':')?;
-        fields.push((name.trim().to_owned(), value.trim().to_owned()));
-    }
-}
-
-fn read_request(reader: &mut impl BufRead) -> Option<Request> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let headers = read_fields(reader)?;
-    let mut body = Vec::new();
-    let mut trailers = Vec::new();
-    let chunked = header(&headers, "transfer-encoding").is_some_and(|v| v.contains("chunked"));
-    if chunked {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).ok()?;
-            let size = size.trim().split(';').next()?.to_owned();
-            let size = usize::from_str_radix(&size, 16).ok()?;
-            if size == 0 {
-                trailers = read_fields(reader)?;
-                break;
-            }
-            let start = body.len();
-            body.resize(start + size, 0);
-            reader.read_exact(&mut body[start..]).ok()?;
-            let mut crlf = [0; 2];
-            reader.read_exact(&mut crlf).ok()?;
-        }
-    } else if let Some(length) = header(&headers, "content-length") {
-        body.resize(length.parse().ok()?, 0);
-        reader.read_exact(&mut body).ok()?;
-    }
-    Some(Request {
-        line: line.trim_end().to_owned(),
-        headers,
-        body,
-        trailers,
-    })
-}
-
-fn answer(stream: &mut TcpStream, status: &str, headers: &str, body: &[u8]) -> bool {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).is_ok() && stream.write_all(body).is_ok()
-}
-
-fn error_type(request: &Request) -> String {
-    if let Some(kind) = header(&request.headers, "lambda-runtime-function-error-type") {
-        return kind.to_owned();
-    }
-    let body = String::from_utf8_lossy(&request.body);
-    match body.split_once("\"errorType\":\"") {
-        Some((_, rest)) => rest.split('"').next().unwrap_or("").to_owned(),
-        None => "(no errorType)".to_owned(),
-    }
-}
-
-/// The errorMessage of an error post, its JSON escapes undone (\uXXXX shown as '?'), or "".
-fn error_message(body: &str) -> String {
-    let Some((_, rest)) = body.split_once("\"errorMessage\"") else {
-        return String::new();
-    };
-    let Some(rest) = rest.trim_start().strip_prefix(':') else {
-        return String::new();
-    };
-    let Some(rest) = rest.trim_start().strip_prefix('"') else {
-        return String::new();
-    };
-    let mut message = String::new();
-    let mut chars = rest.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => break,
-            '\\' => match chars.next() {
-                Some('n') | Some('r') | Some('t') => message.push(' '),
-                Some('u') => {
-                    chars.by_ref().take(4).for_each(drop);
-                    message.push('?');
-                }
-                Some(other) => message.push(other),
-                None => break,
-            },
-            other => message.push(other),
-        }
-    }
-    message
-}
-
-fn serve(stream: TcpStream, event: &[u8], seen: Sender<Seen>, nexts: &AtomicU32) {
-    let mut writer = match stream.try_clone() {
-        Ok(writer) => writer,
-        Err(_) => return,
-    };
-    let mut reader = BufReader::new(stream);
-    while let Some(request) = read_request(&mut reader) {
-        let mut parts = request.line.split(' ');
-        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let path = path
-            .split_once("/2018-06-01/")
-            .map_or(path, |(_, rest)| rest);
-        let accepted =
-            |writer: &mut TcpStream| answer(writer, "202 Accepted", "", b"{\"status\":\"OK\"}");
-        if method == "GET" && path == "runtime/invocation/next" {
-            let n = nexts.fetch_add(1, Ordering::SeqCst) + 1;
-            let _ = seen.send(Seen::Next(n));
-            if n > 1 {
-                // The loop came back for more: the smoke test has seen what it needs.
-                std::thread::sleep(Duration::from_secs(3600));
-                return;
-            }
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
-            let headers = format!(
-                "Lambda-Runtime-Aws-Request-Id: {REQUEST_ID}\r\n\
-                 Lambda-Runtime-Deadline-Ms: {}\r\n\
-                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:000000000000:function:smoke\r\n\
-                 Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n",
-                now.as_millis() + 300_000
-            );
-            if !answer(&mut writer, "200 OK", &headers, event) {
-                return;
-            }
-        } else if method == "POST" && path == format!("runtime/invocation/{REQUEST_ID}/response") {
-            let trailer =
-                header(&request.trailers, "lambda-runtime-function-error-type").map(str::to_owned);
-            let _ = seen.send(Seen::Response(request.body.clone(), trailer));
-            accepted(&mut writer);
-        } else if method == "POST" && path == format!("runtime/invocation/{REQUEST_ID}/error") {
-            let _ = seen.send(Seen::Error(error_type(&request)));
-            accepted(&mut writer);
-        } else if method == "POST" && path == "runtime/init/error" {
-            let body = String::from_utf8_lossy(&request.body).into_owned();
-            let _ = seen.send(Seen::InitError(error_type(&request), body));
-            accepted(&mut writer);
-        } else {
-            // The Extensions API and anything else: not served here.
-            let body =
-                b"{\"errorMessage\":\"not served by the smoke test\",\"errorType\":\"NotFound\"}";
-            if !answer(&mut writer, "404 Not Found", "", body) {
-                return;
-            }
-        }
-    }
-}
-
-fn printable(bytes: &[u8], limit: usize) -> String {
-    let text: String = bytes
-        .iter()
-        .take(limit)
-        .map(|&b| {
-            if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '?'
-            }
-        })
-        .collect();
-    text
-}
-
-/// One run of the binary: Ok((exit code, line)) or Err(handler names) for a missing Handler.
-fn run(
-    event: &[u8],
-    log: &str,
-    command: &[String],
-    handler: Option<&str>,
-) -> Result<Outcome, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let address = listener.local_addr().expect("local address");
-    let log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("open the log file");
-    let mut child_command = Command::new(&command[0]);
-    child_command
-        .args(&command[1..])
-        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "smoke")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_REGION", "us-east-1")
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().expect("log file"))
-        .stderr(log_file);
-    if let Some(handler) = handler {
-        child_command.env("_HANDLER", handler);
-    }
-    let child = match child_command.spawn() {
-        Ok(child) => Arc::new(Mutex::new(child)),
-        Err(error) => return Ok(fail(format!("cannot start {}: {error}", command[0]))),
-    };
-    let _kill_on_return = KillOnDrop(Arc::clone(&child));
-    let (sender, seen) = channel();
-    let event: &'static [u8] = Box::leak(event.to_vec().into_boxed_slice());
-    let nexts: &'static AtomicU32 = Box::leak(Box::default());
-    let accept_sender = sender.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let sender = accept_sender.clone();
-            std::thread::spawn(move || serve(stream, event, sender, nexts));
-        }
-    });
-    std::thread::spawn(move || loop {
-        let status = child.lock().map(|mut child| child.try_wait());
-        match status {
-            Ok(Ok(Some(status))) => {
-                let _ = sender.send(Seen::Exited(status.to_string()));
-                return;
-            }
-            Ok(Ok(None)) => std::thread::sleep(Duration::from_millis(10)),
-            _ => return,
-        }
-    });
-    let mut deadline = Instant::now() + STARTUP_BOUND;
-    let mut answered: Option<(&str, String)> = None;
-    let mut reached_next = false;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match seen.recv_timeout(left) {
-            Ok(Seen::Next(1)) => reached_next = true,
-            Ok(Seen::Next(_)) => {
-                if let Some((kind, detail)) = answered.take() {
-                    return Ok(Outcome {
-                        kind,
-                        detail,
-                        after: "next".to_owned(),
-                    });
-                }
-            }
-            Ok(Seen::Response(body, trailer)) => {
-                answered = Some(match trailer {
-                    None => ("response", printable(&body, 40)),
-                    Some(kind) => (
-                        "error",
-                        format!(
-                            "{} (in the stream's trailer)",
-                            printable(kind.as_bytes(), 60)
-                        ),
-                    ),
-                });
-                deadline = Instant::now() + AFTER_ANSWER_BOUND;
-            }
-            Ok(Seen::Error(kind)) => {
-                answered = Some(("error", printable(kind.as_bytes(), 60)));
-                deadline = Instant::now() + AFTER_ANSWER_BOUND;
-            }
-            Ok(Seen::InitError(kind, body)) => {
-                if kind == "Runtime.HandlerNotFound" && handler.is_none() {
-                    if let Some((_, names)) = body.split_once("one of: \\\"") {
-                        if let Some(first) = names.split("\\\"").next() {
-                            return Err(first.to_owned());
-                        }
-                    }
-                }
-                let message = error_message(&body);
-                let detail = if message.is_empty() {
-                    format!("init error {}", printable(kind.as_bytes(), 60))
-                } else {
-                    format!(
-                        "init error {}: {}",
-                        printable(kind.as_bytes(), 60),
-                        printable(message.as_bytes(), 300)
-                    )
-                };
-                // The process writes its own line about the failure, then exits: wait for
-                // that (bounded), so the log shown with the failure has it.
-                let exit_bound = Instant::now() + AFTER_ANSWER_BOUND;
-                while let Ok(seen_then) =
-                    seen.recv_timeout(exit_bound.saturating_duration_since(Instant::now()))
-                {
-                    if let Seen::Exited(_) = seen_then {
-                        break;
-                    }
-                }
-                return Ok(Outcome {
-                    kind: "fail",
-                    detail,
-                    after: String::new(),
-                });
-            }
-            Ok(Seen::Exited(status)) => {
-                let after = format!("exit: {status}");
-                return Ok(match answered.take() {
-                    Some((kind, detail)) => Outcome {
-                        kind,
-                        detail,
-                        after,
-                    },
-                    None if reached_next => fail(format!(
-                        "the process ended ({status}) without answering its event"
-                    )),
-                    None => fail(format!(
-                        "the process ended ({status}) before its first `next`"
-                    )),
-                });
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                let after = format!(
-                    "timeout: no second `next` within {}s",
-                    AFTER_ANSWER_BOUND.as_secs()
-                );
-                return Ok(match answered.take() {
-                    Some((kind, detail)) => Outcome {
-                        kind,
-                        detail,
-                        after,
-                    },
-                    None if reached_next => fail(format!(
-                        "no answer within {}s of its first `next`",
-                        STARTUP_BOUND.as_secs()
-                    )),
-                    None => fail(format!(
-                        "no `next` within {}s of the start",
-                        STARTUP_BOUND.as_secs()
-                    )),
-                });
-            }
-            Err(RecvTimeoutError::Disconnected) => return Ok(fail("lost the process".to_owned())),
-        }
-    }
-}
-
-struct Outcome {
-    kind: &'static str,
-    detail: String,
-    after: String,
-}
-
-fn fail(detail: String) -> Outcome {
-    Outcome {
-        kind: "fail",
-        detail,
-        after: String::new(),
-    }
-}
-
-/// Ends the binary when the smoke test has its outcome (or gives up).
-struct KillOnDrop(Arc<Mutex<Child>>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Ok(mut child) = self.0.lock() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() < 3 {
-        eprintln!("usage: smoke-api EVENT_FILE LOG_FILE COMMAND [ARGS...]");
-        std::process::exit(2);
-    }
-    let event = std::fs::read(&args[0]).expect("read the event file");
-    let handler = std::env::var("_HANDLER").ok();
-    let (outcome, chosen) = match run(&event, &args[1], &args[2..], handler.as_deref()) {
-        Ok(outcome) => (outcome, String::new()),
-        Err(first) => match run(&event, &args[1], &args[2..], Some(&first)) {
-            Ok(outcome) => (outcome, first),
-            Err(_) => (fail("init error Runtime.HandlerNotFound".to_owned()), first),
-        },
-    };
-    // One line, tab-separated: what answered the event, its detail, what the process did next,
-    // and the handler chosen for a binary of several handlers (empty if none).
-    println!(
-        "{}\t{}\t{}\t{chosen}",
-        outcome.kind, outcome.detail, outcome.after
-    );
-}
-SMOKE_API_RS
-}
-
+# The smoke test's fake Runtime API: lambda-loop's own (lambda_loop::testing), in a small
+# std-only program, src/testing/smoke_api.rs, that rustc compiles alone, once per source and
+# rustc version, into the target dir. It starts the command it is given with
+# AWS_LAMBDA_RUNTIME_API pointing at the fake, hands it the event on its first `next`, and
+# prints one tab-separated line: how the event was answered (response, error or fail), a
+# detail, what the process did then (next, exit: STATUS or timeout: ...), and the handler it
+# chose for a binary of several handlers.
 smoke_api='' # the compiled program, once smoke_api_build has run
+smoke_api_source() { # the program's main file: in the crate's lambda-loop, or beside build.sh
+    local lib
+    # The crate itself, build.sh's checkout, then (resolving the whole graph) its dependency.
+    for lib in "$(lambda_loop_lib "$metadata")" "$script_dir/src/lib.rs" dependency; do
+        if [[ $lib == dependency ]]; then
+            lib=$(lambda_loop_lib "$("${no_rustflags[@]}" cargo metadata --format-version 1 \
+                --manifest-path "$manifest_path" 2>/dev/null)")
+        fi
+        if [[ -n $lib && -f $(dirname "$lib")/testing/smoke_api.rs ]]; then
+            echo "$(dirname "$lib")/testing/smoke_api.rs"
+            return 0
+        fi
+    done
+    die "the smoke test needs lambda-loop's src/testing/smoke_api.rs, found neither in the" \
+        "crate's lambda-loop dependency nor next to build.sh: depend on a newer lambda-loop," \
+        "run build.sh from a lambda-loop checkout, or pass --no-smoke"
+}
+lambda_loop_lib() { # $1 = cargo metadata: the src_path of the lambda_loop library, or nothing
+    local match
+    match=$(grep -o '"kind":\["lib"\],"crate_types":\[[^]]*\],"name":"lambda_loop","src_path":"[^"]*"' \
+        <<<"$1" | head -n 1) || true
+    match=${match##*\"src_path\":\"}
+    printf '%s' "${match%\"}"
+}
 smoke_api_build() {
-    local key dir
+    local source key dir
+    source=$(smoke_api_source)
     key=$( (
-        smoke_api_source
+        cat "$(dirname "$source")"/{smoke_api,fake_api,wire}.rs
         rustc -vV
     ) | sha256sum | cut -c1-16)
     dir=$target_dir/lambda-smoke-api/$key
     smoke_api=$dir/smoke-api
     [[ -x $smoke_api ]] && return 0
     mkdir -p "$dir"
-    smoke_api_source >"$dir/smoke-api.rs.$$"
-    mv -f "$dir/smoke-api.rs.$$" "$dir/smoke-api.rs"
     # Two build.sh runs at once may both compile: each writes its own file, then renames it.
-    rustc --edition 2021 -O -o "$dir/smoke-api.$$" "$dir/smoke-api.rs" >&2 ||
-        die "rustc could not compile the smoke test's fake Runtime API ($dir/smoke-api.rs)"
+    rustc --edition 2021 -O -o "$dir/smoke-api.$$" "$source" >&2 ||
+        die "rustc could not compile the smoke test's fake Runtime API ($source)"
     mv -f "$dir/smoke-api.$$" "$smoke_api"
 }
 

@@ -74,6 +74,37 @@ fn error_type(request: &Recorded) -> String {
     }
 }
 
+/// The errorMessage of an error post, its JSON escapes undone (\uXXXX shown as '?'), or "".
+fn error_message(body: &str) -> String {
+    let Some((_, rest)) = body.split_once("\"errorMessage\"") else {
+        return String::new();
+    };
+    let Some(rest) = rest.trim_start().strip_prefix(':') else {
+        return String::new();
+    };
+    let Some(rest) = rest.trim_start().strip_prefix('"') else {
+        return String::new();
+    };
+    let mut message = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => match chars.next() {
+                Some('n') | Some('r') | Some('t') => message.push(' '),
+                Some('u') => {
+                    chars.by_ref().take(4).for_each(drop);
+                    message.push('?');
+                }
+                Some(other) => message.push(other),
+                None => break,
+            },
+            other => message.push(other),
+        }
+    }
+    message
+}
+
 fn is_next(request: &Recorded) -> bool {
     request.method == "GET" && request.path.ends_with("/runtime/invocation/next")
 }
@@ -230,10 +261,20 @@ fn watch(
                 }
             }
         }
-        return Ok(fail(format!(
-            "init error {}",
-            printable(kind.as_bytes(), 60)
-        )));
+        let message = error_message(&answer.body_text());
+        let detail = if message.is_empty() {
+            format!("init error {}", printable(kind.as_bytes(), 60))
+        } else {
+            format!(
+                "init error {}: {}",
+                printable(kind.as_bytes(), 60),
+                printable(message.as_bytes(), 300)
+            )
+        };
+        // The process writes its own line about the failure, then exits: wait for that
+        // (bounded), so the log shown with the failure has it.
+        api.wait_until_within(AFTER_ANSWER_BOUND, |_| ended());
+        return Ok(fail(detail));
     }
     let (kind, detail) = judge_answer(&answer);
     let violations = api.take_violations();
