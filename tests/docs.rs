@@ -5,6 +5,8 @@
 //!   every `lambda_loop::` path a document names is a word of the project's code (src/,
 //!   examples/, tests/, bench/, build.sh, .ci/, templates/, fuzz/), or one of the few outside
 //!   names listed here: a renamed or removed item fails.
+//! - Every test file with `#[ignore]`d tests is named in the README (`--test NAME`), which says
+//!   what `cargo test` leaves out, and run by `.ci/run` (`--test NAME -- --ignored`).
 //! - No dependency line gives lambda-loop a crates.io `version`, and no document links to a
 //!   docs.rs page of lambda-loop: neither exists until the crate is published.
 
@@ -162,4 +164,32 @@ fn no_document_promises_a_crates_io_version_or_a_docs_rs_page() {
         "lambda-loop is not on crates.io (README: depend on it by git or by path):\n{}",
         found.join("\n")
     );
+}
+
+#[test]
+fn every_ignored_suite_is_named_in_the_readme_and_run_by_ci() {
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    let ci = fs::read_to_string(repo().join(".ci/run")).unwrap();
+    let mut unnamed = Vec::new();
+    for entry in fs::read_dir(repo().join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|ext| ext != "rs") {
+            continue;
+        }
+        let source = fs::read_to_string(&path).unwrap();
+        if !source
+            .lines()
+            .any(|line| line.trim_start().starts_with("#[ignore"))
+        {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if !readme.contains(&format!("--test {name}")) {
+            unnamed.push(format!("README.md does not name `--test {name}`"));
+        }
+        if !ci.contains(&format!("--test {name} -- --ignored")) {
+            unnamed.push(format!(".ci/run does not run `--test {name} -- --ignored`"));
+        }
+    }
+    assert!(unnamed.is_empty(), "{}", unnamed.join("\n"));
 }
