@@ -193,3 +193,40 @@ fn every_ignored_suite_is_named_in_the_readme_and_run_by_ci() {
     }
     assert!(unnamed.is_empty(), "{}", unnamed.join("\n"));
 }
+
+#[test]
+fn every_test_the_fault_table_names_exists() {
+    let lib = fs::read_to_string(repo().join("src/lib.rs")).unwrap();
+    let table: Vec<&str> = lib
+        .lines()
+        .skip_while(|line| !line.starts_with("//! | fault |"))
+        .take_while(|line| line.starts_with("//! |"))
+        .skip(2)
+        .collect();
+    assert!(
+        table.len() >= 20,
+        "the fault table has {} rows",
+        table.len()
+    );
+    let mut missing = Vec::new();
+    for row in table {
+        let checked_by = row.trim_end_matches('|').rsplit(" | ").next().unwrap();
+        let tests: Vec<&str> = backticked(checked_by).collect();
+        assert!(!tests.is_empty(), "a row names no test: {row}");
+        for test in tests {
+            let (file, name) = test
+                .split_once("::")
+                .unwrap_or_else(|| panic!("`{test}` is not FILE::test"));
+            let source = fs::read_to_string(repo().join(format!("tests/{file}.rs")))
+                .unwrap_or_else(|_| panic!("`{test}`: no tests/{file}.rs"));
+            // A `#[test] fn name` or a case `name: ...;` of a test-making macro.
+            if !has_word(&source, &format!("fn {name}")) && !source.contains(&format!("{name}: ")) {
+                missing.push(test.to_owned());
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the fault table names tests that do not exist: {missing:?}"
+    );
+}
