@@ -58,7 +58,7 @@ fn code() -> String {
             if path.is_dir() {
                 walk(&path, text);
             } else if let Ok(content) = fs::read_to_string(&path) {
-                if !path.extension().is_some_and(|ext| ext == "md") {
+                if path.extension().is_none_or(|ext| ext != "md") {
                     text.push_str(&content);
                     text.push('\n');
                 }
