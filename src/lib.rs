@@ -265,35 +265,37 @@
 //!
 //! ## Faults: what the runtime does when the Runtime API misbehaves
 //!
-//! Every row is a case of `tests/faults.rs`, run against a fake Runtime API that misbehaves
-//! once. Throughout: each event handed out gets exactly one answer post or the process exits
+//! Every row names the tests that check it, each run against a fake Runtime API that
+//! misbehaves once: most are cases of `tests/faults.rs` (one test per fault), the rest live
+//! with their subject (`tests/errors.rs`, `tests/panics.rs`, `tests/snapstart.rs`);
+//! `tests/docs.rs` fails when a named test does not exist. Throughout: each event handed out gets exactly one answer post or the process exits
 //! with code 1 and one stderr line; the runtime never panics and never waits without end
 //! (except, by design, in `next`).
 //!
-//! | fault | what lambda-loop does | why |
-//! |---|---|---|
-//! | `next`: connection refused, reset, or closed before any answer | asks again after 20, 60, 180 ms; then exits 1 | no event was handed out, so asking again loses nothing; a dead API costs under 0.3 s |
-//! | `next`: closed after the headers, or a body shorter than its Content-Length | posts `Runtime.InvalidEvent` to that request id, goes on | the id is known, so the invocation can still be answered |
-//! | `next`: stalls (any time) | waits | `next` has no timeout: Lambda holds it until there is an event |
-//! | `next`: any status but 200 (400 … 504) | exits 1, one line | the spec says to exit on 500; any other answer means the environment is broken too, and Lambda starts a fresh one |
-//! | `next`: answer that is not valid HTTP (NUL or control characters in a header) | exits 1, one line | the parser rejects the answer, so there is no id to answer; asking again would skip the event silently |
-//! | `next`: request id missing, empty, given twice, or not UTF-8 | exits 1, one line | there is no single invocation to answer; a lossy or guessed id would answer the wrong one |
-//! | `next`: request id with `/`, `..`, `?`, `#`, `%`, spaces, tabs, 10 KB long | answers at `…/invocation/<percent-encoded id>/…` | the id is one path segment, whatever its bytes |
-//! | `next`: deadline missing, negative, not a number, or huge | serves; `deadline` is `None` (or the far-off time), `remaining_time()` is zero (or large) | a deadline is information for the handler, never a reason to fail |
-//! | `next`: a header of 64 KB, duplicate optional headers | serves; the first duplicate wins | headers up to 128 KiB are accepted |
-//! | `next`: an event of 0 bytes, or over 6 MB | serves | bodies up to 64 MiB are read; the response limit is checked separately |
-//! | `response`/`error` post: closed before any answer | one stderr line, goes on | the post may have arrived: posting again could answer twice |
-//! | `response`/`error` post: closed after the headers, short body, stall | goes on (the status was read) | the answer was accepted |
-//! | `response`/`error` post: 4xx (400, 403, 404, 408, 410, 413, 429) | one stderr line, goes on | the invocation is over (410: it timed out); the next one may be fine |
-//! | `response`/`error` post: 5xx | exits 1, one line | the spec: a 500 means a non-recoverable state |
-//! | `response`/`error` post: connection refused | tries again (20, 60, 180 ms) | nothing was sent, so trying again cannot answer twice |
-//! | `init/error` post: any failure or status | exits 1 with one line that says the report did not reach Lambda | initialisation failed either way |
-//! | a response over 6,291,556 bytes | posts `Runtime.ResponseTooLarge` instead | a larger post gets 413, and the `/error` after it 403: the caller would get nothing |
-//! | a panic in the handler | posts `Runtime.Panic` (under abort: from the panic hook, which also answers the other slots' invocations with `Runtime.Aborted`, then the process ends) | every event gets its answer |
-//! | SnapStart: a before-snapshot hook fails | posts `Runtime.BeforeSnapshotError` to `init/error`, exits 1 | the snapshot would hold a broken init |
-//! | SnapStart: `restore/next` answers anything but 2xx | posts `Runtime.RestoreError` to `init/error`, exits 1 | there is no restored environment to serve |
-//! | SnapStart: the connection is gone after `restore/next` | the next call opens a new one | a snapshot keeps no connection: the runtime drops its own anyway |
-//! | SnapStart: an after-restore hook fails | posts `Runtime.AfterRestoreError` to `restore/error`, exits 1 | the restored copy is not fit to serve |
+//! | fault | what lambda-loop does | why | checked by (`tests/FILE.rs`: test) |
+//! |---|---|---|---|
+//! | `next`: connection refused, reset, or closed before any answer | asks again after 20, 60, 180 ms; then exits 1 | no event was handed out, so asking again loses nothing; a dead API costs under 0.3 s | `faults::next_closed_before_answer`, `errors::an_unreachable_api_is_retried_briefly_then_the_loop_stops` |
+//! | `next`: closed after the headers, or a body shorter than its Content-Length | posts `Runtime.InvalidEvent` to that request id, goes on | the id is known, so the invocation can still be answered | `faults::next_closed_after_headers`, `faults::next_short_body` |
+//! | `next`: stalls (any time) | waits | `next` has no timeout: Lambda holds it until there is an event | `faults::next_stalls` |
+//! | `next`: any status but 200 (400 … 504) | exits 1, one line | the spec says to exit on 500; any other answer means the environment is broken too, and Lambda starts a fresh one | `faults::next_status_400` … `faults::next_status_504`, `faults::process_a_status_on_next_exits_with_one_line` |
+//! | `next`: answer that is not valid HTTP (NUL or control characters in a header) | exits 1, one line | the parser rejects the answer, so there is no id to answer; asking again would skip the event silently | `faults::a_nul_in_a_header_stops_the_loop`, `faults::control_characters_in_a_header_stop_the_loop` |
+//! | `next`: request id missing, empty, given twice, or not UTF-8 | exits 1, one line | there is no single invocation to answer; a lossy or guessed id would answer the wrong one | `faults::a_missing_request_id_stops_the_loop`, `faults::an_empty_request_id_stops_the_loop`, `faults::a_request_id_given_twice_stops_the_loop`, `faults::a_request_id_that_is_not_utf8_stops_the_loop` |
+//! | `next`: request id with `/`, `..`, `?`, `#`, `%`, spaces, tabs, 10 KB long | answers at `…/invocation/<percent-encoded id>/…` | the id is one path segment, whatever its bytes | `faults::a_request_id_of_path_characters_is_one_encoded_segment`, `faults::a_request_id_with_a_tab_is_encoded`, `faults::a_10_kb_request_id_is_answered_at_its_own_path` |
+//! | `next`: deadline missing, negative, not a number, or huge | serves; `deadline` is `None` (or the far-off time), `remaining_time()` is zero (or large) | a deadline is information for the handler, never a reason to fail | `faults::a_missing_deadline_is_none`, `faults::a_negative_deadline_is_none`, `faults::a_deadline_that_is_not_a_number_is_none`, `faults::a_deadline_beyond_u64_still_serves` |
+//! | `next`: a header of 64 KB, duplicate optional headers | serves; the first duplicate wins | headers up to 128 KiB are accepted | `faults::a_64_kb_header_reaches_the_handler`, `faults::the_first_of_duplicate_headers_wins` |
+//! | `next`: an event of 0 bytes, or over 6 MB | serves | bodies up to 64 MiB are read; the response limit is checked separately | `faults::an_empty_event_is_served`, `faults::an_event_over_six_megabytes_is_served` |
+//! | `response`/`error` post: closed before any answer | one stderr line, goes on | the post may have arrived: posting again could answer twice | `faults::response_closed_before_answer`, `faults::error_closed_before_answer`, `faults::process_a_post_closed_before_its_answer_costs_one_line` |
+//! | `response`/`error` post: closed after the headers, short body, stall | goes on (the status was read) | the answer was accepted | `faults::response_closed_after_headers`, `faults::response_short_body`, `faults::response_stalls` |
+//! | `response`/`error` post: 4xx (400, 403, 404, 408, 410, 413, 429) | one stderr line, goes on | the invocation is over (410: it timed out); the next one may be fine | `faults::response_status_403`, `faults::error_status_410`, `faults::process_a_4xx_to_a_post_costs_one_line` |
+//! | `response`/`error` post: 5xx | exits 1, one line | the spec: a 500 means a non-recoverable state | `faults::response_status_500`, `faults::error_status_502`, `faults::process_a_5xx_to_a_post_exits_with_one_line` |
+//! | `response`/`error` post: connection refused | tries again (20, 60, 180 ms); then one stderr line, goes on | nothing was sent, so trying again cannot answer twice | `faults::a_refused_post_is_tried_again_after_each_pause_then_goes_on` |
+//! | `init/error` post: any failure or status | exits 1 with one line that says the report did not reach Lambda | initialisation failed either way | `faults::init_error_status_500`, `faults::init_error_closed_before_answer`, `faults::process_an_init_error_post_that_failed_says_so_in_one_line` |
+//! | a response over 6,291,556 bytes | posts `Runtime.ResponseTooLarge` instead | a larger post gets 413, and the `/error` after it 403: the caller would get nothing | `errors::an_oversize_response_becomes_an_error_and_is_never_posted` |
+//! | a panic in the handler | posts `Runtime.Panic` (under abort: from the panic hook, which also answers the other slots' invocations with `Runtime.Aborted`, then the process ends) | every event gets its answer | `panics::under_unwind_a_panic_is_reported_and_the_loop_goes_on`, `panics::under_abort_with_concurrency_every_invocation_in_flight_is_answered` |
+//! | SnapStart: a before-snapshot hook fails | posts `Runtime.BeforeSnapshotError` to `init/error`, exits 1 | the snapshot would hold a broken init | `snapstart::a_failing_before_snapshot_hook_is_an_init_error` |
+//! | SnapStart: `restore/next` answers anything but 2xx | posts `Runtime.RestoreError` to `init/error`, exits 1 | there is no restored environment to serve | `snapstart::a_restore_next_that_is_not_2xx_is_an_init_error` |
+//! | SnapStart: the connection is gone after `restore/next` | the next call opens a new one | a snapshot keeps no connection: the runtime drops its own anyway | `snapstart::the_connection_dropped_by_the_snapshot_is_replaced_by_a_new_one` |
+//! | SnapStart: an after-restore hook fails | posts `Runtime.AfterRestoreError` to `restore/error`, exits 1 | the restored copy is not fit to serve | `snapstart::a_failing_after_restore_hook_is_posted_to_restore_error_and_ends_the_runtime` |
 //!
 //! ## What every answer carries
 //!

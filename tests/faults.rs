@@ -447,6 +447,40 @@ fn an_event_over_six_megabytes_is_served() {
     );
 }
 
+/// A post whose connection is refused was never sent, so it is tried again after each of the
+/// pauses (20, 60, 180 ms); a port that stays closed then costs one line and the loop goes on.
+#[test]
+fn a_refused_post_is_tried_again_after_each_pause_then_goes_on() {
+    // A port where nothing listens: bound, its number read, closed again.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = lambda_loop::runtime::Client::new(&format!("127.0.0.1:{port}"))
+        .expect("a client connects lazily");
+    let invocation = lambda_loop::runtime::Invocation::of(&Context::new(
+        "refused",
+        std::sync::Arc::new(test_config()),
+    ));
+    let started = std::time::Instant::now();
+    let outcome = client.respond(&invocation, b"ok");
+    let waited = started.elapsed();
+    assert!(
+        outcome.is_ok(),
+        "a refused post is no reason to stop: {outcome:?}"
+    );
+    // Four tries: the sum of the pauses was slept (a lower bound, so no timing can flake).
+    assert!(
+        waited >= Duration::from_millis(20 + 60 + 180),
+        "tried again for only {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(30),
+        "a refused post must not wait long: {waited:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // The process: exit code 1 and how many stderr lines, for one case of each kind of outcome.
 
