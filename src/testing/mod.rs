@@ -38,8 +38,11 @@
 //! served.finish(&api); // `next` answers 500 from now on: the loop returns, the test checks why
 //! ```
 //!
-//! Faults are injected once, at a step of the protocol ([`FakeApi::inject`]), or per event
-//! ([`Event`]'s builders):
+//! Faults are injected once, at a step of the protocol ([`FakeApi::inject`]), per event
+//! ([`Event`]'s builders: headers missing, doubled or malformed, a chunked or cut body, how the
+//! answer post is met), or for the fake's life (`set_*_status`,
+//! [`FakeApi::drop_connection_after_restore`]). A refused connection needs no fake: give the
+//! runtime a port where nothing listens.
 //!
 //! ```
 //! use lambda_loop::testing::{serve_in_thread, Event, FakeApi, Fault, Step};
