@@ -40,6 +40,21 @@ pub enum Step {
 }
 
 /// What the fake does wrong, once, at a [`Step`]: the faults of the crate docs' fault table.
+///
+/// ```
+/// use lambda_loop::runtime::RuntimeError;
+/// use lambda_loop::testing::{serve_in_thread, Event, FakeApi, Fault, Step};
+///
+/// // A 5xx to an answer post means the environment is broken: the loop stops (an entry
+/// // point then exits with one line), after the invocation was answered once.
+/// let api = FakeApi::start();
+/// api.inject(Step::Response, Fault::Status(500));
+/// let served = serve_in_thread(&api, |event: &[u8], _ctx: lambda_loop::Context| Ok(event.to_vec()));
+/// api.push_event(Event::new("doomed", "x"));
+/// let failure = served.join();
+/// assert!(matches!(failure, RuntimeError::Status { status: 500, .. }), "{failure}");
+/// assert_eq!(api.answers().len(), 1);
+/// ```
 #[derive(Clone, Debug)]
 pub enum Fault {
     /// Reads the request, then closes the connection without a byte of answer.
@@ -55,6 +70,24 @@ pub enum Fault {
 }
 
 /// One event, handed out on a `GET .../invocation/next`, and how the fake treats its answer.
+///
+/// ```
+/// use lambda_loop::runtime::RuntimeError;
+/// use lambda_loop::testing::{serve_in_thread, Event, FakeApi};
+///
+/// let api = FakeApi::start();
+/// let served = serve_in_thread(&api, |_event: &[u8], ctx: lambda_loop::Context| {
+///     Ok(ctx.xray_trace_id.unwrap_or_default().into_bytes())
+/// });
+/// api.push_event(Event::new("traced", "{}").header("Lambda-Runtime-Trace-Id", "Root=1-a-b"));
+/// // Without a request id there is no invocation to answer: the loop stops, answering nothing.
+/// api.push_event(Event::new("", "{}").without_request_id());
+/// let failure = served.join();
+/// assert!(matches!(failure, RuntimeError::Protocol { .. }), "{failure}");
+/// let answers = api.answers();
+/// assert_eq!(answers.len(), 1);
+/// assert_eq!(answers[0].body, b"Root=1-a-b");
+/// ```
 #[derive(Clone, Debug)]
 pub struct Event {
     request_id: Option<String>,
@@ -204,6 +237,31 @@ type Shared = Arc<(Mutex<State>, Condvar)>;
 
 /// The fake Runtime API. Dropping it answers every waiting `next` with 500 (so a runtime
 /// exits), and fails the test if an answer broke the protocol (see [`FakeApi::take_violations`]).
+///
+/// Every request is recorded, in order, with the connection it came on:
+///
+/// ```
+/// use lambda_loop::testing::{serve_in_thread, Event, FakeApi};
+///
+/// let api = FakeApi::start();
+/// let served = serve_in_thread(&api, |event: &[u8], _ctx: lambda_loop::Context| Ok(event.to_vec()));
+/// api.push_event(Event::new("one", "1"));
+/// api.push_event(Event::new("two", "2"));
+/// served.wait_for_answers(&api, 2);
+/// served.finish(&api);
+/// let calls: Vec<String> = api.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+/// assert_eq!(calls, [
+///     "GET /2018-06-01/runtime/invocation/next",
+///     "POST /2018-06-01/runtime/invocation/one/response",
+///     "GET /2018-06-01/runtime/invocation/next",
+///     "POST /2018-06-01/runtime/invocation/two/response",
+///     "GET /2018-06-01/runtime/invocation/next",
+/// ]);
+/// assert_eq!(api.connections(), 1); // one kept-alive connection for all of it
+/// ```
+///
+/// A function binary started as a child process is served the same way: give it
+/// `AWS_LAMBDA_RUNTIME_API` = [`FakeApi::addr`].
 pub struct FakeApi {
     addr: String,
     shared: Shared,

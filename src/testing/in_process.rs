@@ -167,6 +167,24 @@ fn spawn_runtime(api: &FakeApi, body: impl FnOnce() -> RuntimeError + Send + 'st
 /// Serves `handler` against `api` on a thread: [`runtime::serve`] with a [`Client`] of its own
 /// and [`test_config`]. Never touches the process environment (unlike the entry points, which
 /// set `_X_AMZN_TRACE_ID`), so tests of several handlers run side by side.
+///
+/// A panic in the handler is answered with `Runtime.Panic`, and the loop goes on:
+///
+/// ```
+/// use lambda_loop::testing::{serve_in_thread, Event, FakeApi};
+///
+/// let api = FakeApi::start();
+/// let served = serve_in_thread(&api, |event: &[u8], _ctx: lambda_loop::Context| {
+///     assert!(!event.is_empty(), "an empty event");
+///     Ok(event.to_vec())
+/// });
+/// api.push_event(Event::new("empty", ""));
+/// api.push_event(Event::new("full", "x"));
+/// let answers = served.wait_for_answers(&api, 2);
+/// assert_eq!(answers[0].body_json()["errorType"], "Runtime.Panic");
+/// assert_eq!(answers[1].answered(), Some(("full", "response")));
+/// served.finish(&api);
+/// ```
 pub fn serve_in_thread<H: Handler + Send + 'static>(api: &FakeApi, handler: H) -> Served {
     serve_with(api, &api.addr(), test_config(), handler)
 }
@@ -224,6 +242,21 @@ where
 /// served by the single loop, which sets `_X_AMZN_TRACE_ID`, and tests should not write the
 /// process environment (serve handlers with [`serve_in_thread`] instead). An `Ok` from `init`
 /// panics.
+///
+/// ```
+/// use lambda_loop::runtime::RuntimeError;
+/// use lambda_loop::testing::{start_in_thread, test_config, FakeApi};
+///
+/// let api = FakeApi::start();
+/// let started = start_in_thread(&api, test_config(), |_config| {
+///     Err::<lambda_loop::runtime::HandlerFn, _>(lambda_loop::Error::new("App.NoTable", "TABLE is not set"))
+/// });
+/// let failure = started.join();
+/// assert!(matches!(failure, RuntimeError::Init { unreported: None, .. }), "{failure}");
+/// let posted = &api.requests()[0];
+/// assert_eq!(posted.path, "/2018-06-01/runtime/init/error");
+/// assert_eq!(posted.body_json()["errorType"], "App.NoTable");
+/// ```
 pub fn start_in_thread<I, S>(api: &FakeApi, config: Config, init: I) -> Served
 where
     I: FnOnce(&Config) -> crate::Result<S> + Send + 'static,
