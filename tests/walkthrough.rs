@@ -10,7 +10,7 @@
 //!   must equal it byte for byte.
 //! - `<!-- wire: next -->`: an exchange on the Runtime API as captured here, through a
 //!   recording TCP relay between an example binary and the fake Runtime API of
-//!   `tests/support`: `> ` lines are what the runtime sent, `< ` lines what the fake answered,
+//!   `lambda_loop::testing`: `> ` lines are what the runtime sent, `< ` lines what the fake answered,
 //!   every byte shown (`\r`, `\n`, `\\`, `\xNN`). Only the port varies between runs; it is
 //!   shown as Lambda's usual 9001. `<!-- wire: stderr-serve -->` blocks are the child's stderr.
 //!

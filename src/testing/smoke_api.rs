@@ -20,6 +20,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -185,31 +186,40 @@ fn run(
         Ok(child) => child,
         Err(error) => return Ok(fail(format!("cannot start {}: {error}", command[0]))),
     };
-    let exited = AtomicBool::new(false);
-    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-    thread::scope(|scope| {
-        // The pipes close when the process ends: that wakes the waits below.
-        scope.spawn(|| {
-            let copies = [
-                stdout.map(|pipe| {
-                    let log = log_file.try_clone().expect("log file");
-                    scope.spawn(move || copy_to_log(pipe, log))
-                }),
-                stderr.map(|pipe| {
-                    let log = log_file.try_clone().expect("log file");
-                    scope.spawn(move || copy_to_log(pipe, log))
-                }),
-            ];
-            for copy in copies.into_iter().flatten() {
-                let _ = copy.join();
-            }
-            exited.store(true, Ordering::SeqCst);
-            api.finish();
-        });
-        let outcome = watch(&api, &mut child, &exited, handler);
-        end(&mut child);
-        outcome
+    // The pipes close when the process ends: that wakes the waits of `watch`. The threads
+    // that copy them are not joined: a process the function started may hold them open.
+    let api = Arc::new(api);
+    let exited = Arc::new(AtomicBool::new(false));
+    let copies: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|pipe| {
+        let log = log_file.try_clone().expect("log file");
+        thread::spawn(move || copy_to_log(pipe, log))
     })
+    .collect();
+    let (thread_api, thread_exited) = (Arc::clone(&api), Arc::clone(&exited));
+    thread::spawn(move || {
+        for copy in copies {
+            let _ = copy.join();
+        }
+        thread_exited.store(true, Ordering::SeqCst);
+        thread_api.finish();
+    });
+    let outcome = watch(&api, &mut child, &exited, handler);
+    end(&mut child);
+    // The last of its output into the log, which build.sh shows with a failure (bounded).
+    api.wait_until_within(AFTER_ANSWER_BOUND, |_| exited.load(Ordering::SeqCst));
+    outcome
 }
 
 /// Watches the run until the outcome is known.
