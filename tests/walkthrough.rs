@@ -10,9 +10,10 @@
 //!   must equal it byte for byte.
 //! - `<!-- wire: next -->`: an exchange on the Runtime API as captured here, through a
 //!   recording TCP relay between an example binary and the fake Runtime API of
-//!   `lambda_loop::testing`: `> ` lines are what the runtime sent, `< ` lines what the fake answered,
-//!   every byte shown (`\r`, `\n`, `\\`, `\xNN`). Only the port varies between runs; it is
-//!   shown as Lambda's usual 9001. `<!-- wire: stderr-serve -->` blocks are the child's stderr.
+//!   `lambda_loop::testing`: `> ` lines are what the runtime sent, `< ` lines what the fake
+//!   answered, every byte shown (`\r`, `\n`, `\\`, `\xNN`). Only the port varies between
+//!   runs; it is shown as Lambda's usual 9001. `<!-- wire: stderr-serve -->` blocks are the
+//!   child's stderr.
 //!
 //! The transcripts come from the `fail` example, which the test builds first (a no-op when it is
 //! fresh), so they are never taken from a binary older than the source. When the code changes
