@@ -3,6 +3,19 @@
 # Run `./build.sh --help` for the options. Needs only rustup/cargo, zip/unzip and readelf.
 set -euo pipefail
 
+# The steps, each a function below; `main "$@"` at the end runs them.
+main() {
+    read_options "$@"    # the options, checked
+    find_tools_and_crate # cargo, zip, readelf; the crate's manifest (and cd to its directory)
+    read_crate           # its metadata: binaries and examples, what to build, where to put it
+    prepare_targets      # the musl targets; for tiny, the nightly and its musl C runtime
+    choose_flags         # static non-PIE, local paths remapped, the profile's settings
+    build_binaries       # one cargo build per arch and set of features
+    prepare_smoke_test   # the fake Runtime API's program compiled, each binary's event
+    package_binaries     # each binary checked static, zipped, smoke-tested: one row per zip
+    report               # the table; fails when a smoke test failed
+}
+
 usage() {
     cat <<'EOF'
 Usage: ./build.sh [--bin NAME]... [--example NAME]... [--arch x86_64|arm64|all]
@@ -92,158 +105,131 @@ rust_target() {
 
 # ---------------------------------------------------------------------------------------
 # Options
-requested=() # "bin:NAME" or "example:NAME", in the order given
-arch_option=all
-profile_option=size
-panic_option='' # tiny only: immediate-abort (default) or abort
-out_root=''
-launcher=false
-manifest_path=''
-# The smoke events, by binary name (%all: for every binary); each an event (JSON) or a file.
-# An event given by the user must get a response; the default one may get an error.
-declare -A smoke_events=() smoke_event_files=()
-smoke=true
-features=()         # --features, each list as given
-all_features=false
-while (($# > 0)); do
-    case $1 in
-    -h | --help)
-        usage
-        exit 0
-        ;;
-    --bin | --example | --arch | --profile | --panic | --out | --manifest-path | --smoke-event | \
-        --smoke-event-file | --features)
-        (($# >= 2)) || die "$1 needs a value (see --help)"
+read_options() {
+    requested=() # "bin:NAME" or "example:NAME", in the order given
+    arch_option=all
+    profile_option=size
+    panic_option='' # tiny only: immediate-abort (default) or abort
+    out_root=''
+    launcher=false
+    manifest_path=''
+    # The smoke events, by binary name (%all: for every binary); each an event (JSON) or a file.
+    # An event given by the user must get a response; the default one may get an error.
+    declare -gA smoke_events=() smoke_event_files=()
+    smoke=true
+    features=()         # --features, each list as given
+    all_features=false
+    while (($# > 0)); do
         case $1 in
-        --bin) requested+=("bin:$2") ;;
-        --example) requested+=("example:$2") ;;
-        --arch) arch_option=$2 ;;
-        --features) features+=("$2") ;;
-        --profile) profile_option=$2 ;;
-        --panic) panic_option=$2 ;;
-        --out) out_root=$2 ;;
-        --manifest-path) manifest_path=$2 ;;
-        --smoke-event | --smoke-event-file)
-            # NAME=VALUE gives binary NAME its own event (JSON never starts with NAME=).
-            for_name=%all value=$2 # %: in no binary's name
-            if [[ $2 =~ ^([A-Za-z0-9_-]+)=(.*)$ ]]; then
-                for_name=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
-            fi
-            if [[ $1 == --smoke-event ]]; then
-                smoke_events[$for_name]=$value
-            else
-                [[ -f $value && -r $value ]] || die "--smoke-event-file: cannot read '$value'"
-                smoke_event_files[$for_name]=$(cd "$(dirname "$value")" && pwd)/$(basename "$value")
-            fi
+        -h | --help)
+            usage
+            exit 0
             ;;
+        --bin | --example | --arch | --profile | --panic | --out | --manifest-path | --smoke-event | \
+            --smoke-event-file | --features)
+            (($# >= 2)) || die "$1 needs a value (see --help)"
+            case $1 in
+            --bin) requested+=("bin:$2") ;;
+            --example) requested+=("example:$2") ;;
+            --arch) arch_option=$2 ;;
+            --features) features+=("$2") ;;
+            --profile) profile_option=$2 ;;
+            --panic) panic_option=$2 ;;
+            --out) out_root=$2 ;;
+            --manifest-path) manifest_path=$2 ;;
+            --smoke-event | --smoke-event-file)
+                # NAME=VALUE gives binary NAME its own event (JSON never starts with NAME=).
+                for_name=%all value=$2 # %: in no binary's name
+                if [[ $2 =~ ^([A-Za-z0-9_-]+)=(.*)$ ]]; then
+                    for_name=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
+                fi
+                if [[ $1 == --smoke-event ]]; then
+                    smoke_events[$for_name]=$value
+                else
+                    [[ -f $value && -r $value ]] || die "--smoke-event-file: cannot read '$value'"
+                    smoke_event_files[$for_name]=$(cd "$(dirname "$value")" && pwd)/$(basename "$value")
+                fi
+                ;;
+            esac
+            shift 2
+            ;;
+        --launcher)
+            launcher=true
+            shift
+            ;;
+        --no-smoke)
+            smoke=false
+            shift
+            ;;
+        --all-features)
+            all_features=true
+            shift
+            ;;
+        *) die "unknown option '$1' (see --help)" ;;
         esac
-        shift 2
-        ;;
-    --launcher)
-        launcher=true
-        shift
-        ;;
-    --no-smoke)
-        smoke=false
-        shift
-        ;;
-    --all-features)
-        all_features=true
-        shift
-        ;;
-    *) die "unknown option '$1' (see --help)" ;;
+    done
+
+    case $arch_option in
+    x86_64 | arm64) arches=("$arch_option") ;;
+    all) arches=(x86_64 arm64) ;;
+    *) die "unknown arch '$arch_option': use x86_64, arm64 or all" ;;
     esac
-done
+    toolchain=() # `+nightly` for tiny, else the crate's own toolchain
+    case $profile_option in
+    size) cargo_profile=size ;;
+    speed) cargo_profile=release ;;
+    tiny) cargo_profile=size toolchain=(+nightly) ;;
+    *) die "unknown profile '$profile_option': use size, speed or tiny" ;;
+    esac
+    if [[ -n $panic_option && $profile_option != tiny ]]; then
+        die "--panic is for --profile tiny (the size profile aborts with the panic reported, speed unwinds)"
+    fi
+    case ${panic_option:=immediate-abort} in
+    immediate-abort | abort) ;;
+    *) die "unknown --panic '$panic_option': use immediate-abort (smallest, a panic is not reported) or abort (the panic is reported)" ;;
+    esac
 
-case $arch_option in
-x86_64 | arm64) arches=("$arch_option") ;;
-all) arches=(x86_64 arm64) ;;
-*) die "unknown arch '$arch_option': use x86_64, arm64 or all" ;;
-esac
-toolchain=() # `+nightly` for tiny, else the crate's own toolchain
-case $profile_option in
-size) cargo_profile=size ;;
-speed) cargo_profile=release ;;
-tiny) cargo_profile=size toolchain=(+nightly) ;;
-*) die "unknown profile '$profile_option': use size, speed or tiny" ;;
-esac
-if [[ -n $panic_option && $profile_option != tiny ]]; then
-    die "--panic is for --profile tiny (the size profile aborts with the panic reported, speed unwinds)"
-fi
-case ${panic_option:=immediate-abort} in
-immediate-abort | abort) ;;
-*) die "unknown --panic '$panic_option': use immediate-abort (smallest, a panic is not reported) or abort (the panic is reported)" ;;
-esac
-
-script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-launcher_script="$script_dir/bootstrap"
-if $launcher && [[ ! -f $launcher_script ]]; then
-    die "--launcher needs the launcher script next to build.sh ($launcher_script): copy both"
-fi
+    script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    launcher_script="$script_dir/bootstrap"
+    if $launcher && [[ ! -f $launcher_script ]]; then
+        die "--launcher needs the launcher script next to build.sh ($launcher_script): copy both"
+    fi
+}
 
 # ---------------------------------------------------------------------------------------
 # Tools
-command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
-command -v rustc >/dev/null || die "rustc not found: install Rust with rustup (https://rustup.rs)"
-for tool in zip unzip readelf sha256sum; do
-    if ! command -v "$tool" >/dev/null; then
-        case $tool in
-        zip | unzip) die "$tool not found: install it (Debian/Ubuntu: apt-get install zip unzip)" ;;
-        readelf) die "readelf not found: install binutils (Debian/Ubuntu: apt-get install binutils)" ;;
-        sha256sum) die "sha256sum not found: install coreutils" ;;
-        esac
-    fi
-done
+find_tools_and_crate() {
+    command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
+    command -v rustc >/dev/null || die "rustc not found: install Rust with rustup (https://rustup.rs)"
+    for tool in zip unzip readelf sha256sum; do
+        if ! command -v "$tool" >/dev/null; then
+            case $tool in
+            zip | unzip) die "$tool not found: install it (Debian/Ubuntu: apt-get install zip unzip)" ;;
+            readelf) die "readelf not found: install binutils (Debian/Ubuntu: apt-get install binutils)" ;;
+            sha256sum) die "sha256sum not found: install coreutils" ;;
+            esac
+        fi
+    done
 
-if [[ -n $manifest_path ]]; then
-    [[ -f $manifest_path ]] || die "--manifest-path: no file '$manifest_path'"
-    manifest_path=$(cd "$(dirname "$manifest_path")" && pwd)/$(basename "$manifest_path")
-else
-    manifest_path=$(cargo locate-project --message-format plain 2>/dev/null) ||
-        die "no Cargo.toml in $(pwd) or above: run build.sh in your crate or pass --manifest-path"
-fi
-# rustup picks the toolchain (rust-toolchain.toml) from the current directory: use the crate's.
-cd "$(dirname "$manifest_path")"
+    if [[ -n $manifest_path ]]; then
+        [[ -f $manifest_path ]] || die "--manifest-path: no file '$manifest_path'"
+        manifest_path=$(cd "$(dirname "$manifest_path")" && pwd)/$(basename "$manifest_path")
+    else
+        manifest_path=$(cargo locate-project --message-format plain 2>/dev/null) ||
+            die "no Cargo.toml in $(pwd) or above: run build.sh in your crate or pass --manifest-path"
+    fi
+    # rustup picks the toolchain (rust-toolchain.toml) from the current directory: use the crate's.
+    cd "$(dirname "$manifest_path")"
+}
 
 # ---------------------------------------------------------------------------------------
 # The crate: workspace root, target dir, and its binaries and examples.
-# Without the user's RUSTFLAGS: metadata needs none, and nightly-only ones (with --profile tiny)
-# would stop the crate's own cargo here.
-no_rustflags=(env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS)
-metadata=$("${no_rustflags[@]}" cargo metadata --no-deps --format-version 1 --manifest-path "$manifest_path") ||
-    die "cargo metadata failed for $manifest_path (its output is above)"
 json_string_field() { # $1 = field name; the first "field":"value" of $metadata
     local match
     match=$(grep -o "\"$1\":\"[^\"]*\"" <<<"$metadata" | head -n 1) || true
     match=${match#*:\"}
     printf '%s' "${match%\"}"
 }
-workspace_root=$(json_string_field workspace_root)
-target_dir=$(json_string_field target_directory)
-# tiny builds std itself with another compiler: its own folder keeps the other profiles cached.
-build_dir=$target_dir
-[[ $profile_option == tiny ]] && build_dir=$target_dir/tiny
-[[ -n $workspace_root && -n $target_dir ]] || die "cannot read cargo metadata of $manifest_path"
-# Each target is {"kind":[..],"crate_types":[..],"name":"..",...,"required-features":[..],...};
-# keep binaries and examples, and the features each one requires.
-known_bins=()
-known_examples=()
-declare -A required_features=() # "bin:NAME" or "example:NAME" -> its required-features, comma-separated
-while IFS= read -r line; do
-    name=${line#*\"name\":\"}
-    name=${name%%\"*}
-    case $line in
-    '{"kind":["bin"]'*) known_bins+=("$name") kind=bin ;;
-    '{"kind":["example"],"crate_types":["bin"]'*) known_examples+=("$name") kind=example ;;
-    *) continue ;;
-    esac
-    if [[ $line == *'"required-features":['* ]]; then
-        required=${line#*\"required-features\":[}
-        required=${required%%]*}
-        required=${required//\"/}
-        required_features[$kind:$name]=$required
-    fi
-done < <(grep -o '{"kind":\["[a-z-]*"\],"crate_types":\[[^]]*\],"name":"[^"]*"[^{}]*}' <<<"$metadata" || true)
 
 contains() { # $1 = word, rest = list
     local word=$1 item
@@ -251,84 +237,100 @@ contains() { # $1 = word, rest = list
     for item in "$@"; do [[ $item == "$word" ]] && return 0; done
     return 1
 }
+
 joined() { # the arguments, comma-separated, or "none"
     if (($# == 0)); then echo none; else
         local IFS=,
         echo "$*"
     fi
 }
+read_crate() {
+    # Without the user's RUSTFLAGS: metadata needs none, and nightly-only ones (with --profile
+    # tiny) would stop the crate's own cargo here.
+    no_rustflags=(env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS)
+    metadata=$("${no_rustflags[@]}" cargo metadata --no-deps --format-version 1 --manifest-path "$manifest_path") ||
+        die "cargo metadata failed for $manifest_path (its output is above)"
+    workspace_root=$(json_string_field workspace_root)
+    target_dir=$(json_string_field target_directory)
+    # tiny builds std itself with another compiler: its own folder keeps the other profiles cached.
+    build_dir=$target_dir
+    [[ $profile_option == tiny ]] && build_dir=$target_dir/tiny
+    [[ -n $workspace_root && -n $target_dir ]] || die "cannot read cargo metadata of $manifest_path"
+    # Each target is {"kind":[..],"crate_types":[..],"name":"..",...,"required-features":[..],...};
+    # keep binaries and examples, and the features each one requires.
+    known_bins=()
+    known_examples=()
+    declare -gA required_features=() # "bin:NAME" or "example:NAME" -> its required-features, comma-separated
+    while IFS= read -r line; do
+        name=${line#*\"name\":\"}
+        name=${name%%\"*}
+        case $line in
+        '{"kind":["bin"]'*) known_bins+=("$name") kind=bin ;;
+        '{"kind":["example"],"crate_types":["bin"]'*) known_examples+=("$name") kind=example ;;
+        *) continue ;;
+        esac
+        if [[ $line == *'"required-features":['* ]]; then
+            required=${line#*\"required-features\":[}
+            required=${required%%]*}
+            required=${required//\"/}
+            required_features[$kind:$name]=$required
+        fi
+    done < <(grep -o '{"kind":\["[a-z-]*"\],"crate_types":\[[^]]*\],"name":"[^"]*"[^{}]*}' <<<"$metadata" || true)
 
-if ((${#requested[@]} == 0)); then
-    if ((${#known_bins[@]} > 0)); then
-        for name in "${known_bins[@]}"; do requested+=("bin:$name"); done
-    elif ((${#known_examples[@]} > 0)); then
-        for name in "${known_examples[@]}"; do requested+=("example:$name"); done
-    else
-        die "the crate at $manifest_path has no binary and no example to build"
+
+    if ((${#requested[@]} == 0)); then
+        if ((${#known_bins[@]} > 0)); then
+            for name in "${known_bins[@]}"; do requested+=("bin:$name"); done
+        elif ((${#known_examples[@]} > 0)); then
+            for name in "${known_examples[@]}"; do requested+=("example:$name"); done
+        else
+            die "the crate at $manifest_path has no binary and no example to build"
+        fi
     fi
-fi
-names=() # the selected names, each once
-for item in "${requested[@]}"; do
-    kind=${item%%:*}
-    name=${item#*:}
-    if [[ $kind == bin ]] && ! contains "$name" "${known_bins[@]}"; then
-        die "unknown binary '$name'; known binaries: $(joined "${known_bins[@]}")" \
-            "(examples: $(joined "${known_examples[@]}"))"
+    names=() # the selected names, each once
+    for item in "${requested[@]}"; do
+        kind=${item%%:*}
+        name=${item#*:}
+        if [[ $kind == bin ]] && ! contains "$name" "${known_bins[@]}"; then
+            die "unknown binary '$name'; known binaries: $(joined "${known_bins[@]}")" \
+                "(examples: $(joined "${known_examples[@]}"))"
+        fi
+        if [[ $kind == example ]] && ! contains "$name" "${known_examples[@]}"; then
+            die "unknown example '$name'; known examples: $(joined "${known_examples[@]}")" \
+                "(binaries: $(joined "${known_bins[@]}"))"
+        fi
+        contains "$name" "${names[@]}" && die "'$name' is selected twice (as a binary and an example?)"
+        names+=("$name")
+    done
+    for for_name in "${!smoke_events[@]}" "${!smoke_event_files[@]}"; do
+        [[ $for_name == %all ]] || contains "$for_name" "${names[@]}" ||
+            die "--smoke-event(-file) $for_name=...: '$for_name' is not a selected binary ($(joined "${names[@]}"))"
+        [[ -z ${smoke_events[$for_name]+set} || -z ${smoke_event_files[$for_name]+set} ]] ||
+            die "--smoke-event and --smoke-event-file both given for ${for_name/#%all/every binary}: give one"
+    done
+    if $launcher && contains bootstrap "${names[@]}"; then
+        die "--launcher: a binary named 'bootstrap' would clash with the launcher script"
     fi
-    if [[ $kind == example ]] && ! contains "$name" "${known_examples[@]}"; then
-        die "unknown example '$name'; known examples: $(joined "${known_examples[@]}")" \
-            "(binaries: $(joined "${known_bins[@]}"))"
+    # One output root per profile (and per panic mode of tiny): no build overwrites another's zips.
+    if [[ -z $out_root ]]; then
+        out_root=$target_dir/lambda
+        [[ $profile_option != size ]] && out_root=$target_dir/lambda-$profile_option
+        [[ $profile_option == tiny && $panic_option == abort ]] && out_root=$target_dir/lambda-tiny-panic-abort
     fi
-    contains "$name" "${names[@]}" && die "'$name' is selected twice (as a binary and an example?)"
-    names+=("$name")
-done
-for for_name in "${!smoke_events[@]}" "${!smoke_event_files[@]}"; do
-    [[ $for_name == %all ]] || contains "$for_name" "${names[@]}" ||
-        die "--smoke-event(-file) $for_name=...: '$for_name' is not a selected binary ($(joined "${names[@]}"))"
-    [[ -z ${smoke_events[$for_name]+set} || -z ${smoke_event_files[$for_name]+set} ]] ||
-        die "--smoke-event and --smoke-event-file both given for ${for_name/#%all/every binary}: give one"
-done
-if $launcher && contains bootstrap "${names[@]}"; then
-    die "--launcher: a binary named 'bootstrap' would clash with the launcher script"
-fi
-# One output root per profile (and per panic mode of tiny): no build overwrites another's zips.
-if [[ -z $out_root ]]; then
-    out_root=$target_dir/lambda
-    [[ $profile_option != size ]] && out_root=$target_dir/lambda-$profile_option
-    [[ $profile_option == tiny && $panic_option == abort ]] && out_root=$target_dir/lambda-tiny-panic-abort
-fi
-mkdir -p "$out_root"
-out_root=$(cd "$out_root" && pwd)
+    mkdir -p "$out_root"
+    out_root=$(cd "$out_root" && pwd)
+}
 
 # ---------------------------------------------------------------------------------------
 # Rust targets and the linker: rust-lld (shipped with rustup's toolchains) links both musl
 # targets with their self-contained C runtime, so no cross C toolchain is needed.
-if [[ $profile_option == tiny ]]; then
-    command -v rustup >/dev/null || die "--profile tiny needs rustup and its nightly toolchain"
-    rustup toolchain list | grep -q '^nightly' ||
-        die "--profile tiny needs the nightly toolchain: rustup toolchain install nightly"
-    if ! rustup +nightly component list --installed | grep -q '^rust-src'; then
-        echo "build.sh: adding rust-src to nightly (-Z build-std rebuilds std from it)" >&2
-        rustup +nightly component add rust-src >&2 || die "rustup +nightly component add rust-src failed"
-    fi
-fi
-sysroot=$(rustc "${toolchain[@]}" --print sysroot)
-host_triple=$(rustc "${toolchain[@]}" -vV | sed -n 's/^host: //p')
-if [[ ! -x $sysroot/lib/rustlib/$host_triple/bin/rust-lld ]]; then
-    die "rust-lld not found in $sysroot: use a rustup toolchain (https://rustup.rs)"
-fi
+
 # The musl version of a self-contained libc.a (musl's version.lo holds it), or nothing.
 musl_version() {
     ar p "$1" version.lo 2>/dev/null | tr -c '[:print:]' '\n' |
         grep -m 1 -E '^[0-9]+\.[0-9]+\.[0-9]+$' || true
 }
-# tiny rebuilds std from source (-Z build-std), so of a target's rust-std it needs only musl's
-# C runtime: crt1.o, crti.o, crtn.o, crtbegin/end.o, libc.a and libunwind.a, in
-# lib/rustlib/<triple>/lib/self-contained. When the nightly's rust-std of a target cannot be
-# installed (rustup finds none for that nightly), the link takes them from the crate's own
-# toolchain instead, read in place through `-L native=` (rustc looks for its crt objects on
-# those paths too); no toolchain directory is changed. The musl versions must match.
-declare -A crt_dirs=() # arch -> the self-contained directory borrowed for it
+
 borrow_crt_objects() { # $1 = arch, $2 = triple
     local arch=$1 triple=$2 own_sysroot dir ours theirs reference
     command -v ar >/dev/null || die "ar not found: install binutils (Debian/Ubuntu: apt-get install binutils)"
@@ -357,129 +359,154 @@ borrow_crt_objects() { # $1 = arch, $2 = triple
     echo "build.sh: the nightly has no rust-std for $triple; linking with the musl $theirs C runtime of $dir" >&2
     crt_dirs[$arch]=$dir
 }
-for arch in "${arches[@]}"; do
-    triple=$(rust_target "$arch")
-    [[ -d $sysroot/lib/rustlib/$triple/lib ]] && continue
-    command -v rustup >/dev/null ||
-        die "Rust target $triple missing and rustup not found: install rustup (https://rustup.rs)"
-    echo "build.sh: adding the Rust target $triple" >&2
-    rustup "${toolchain[@]}" target add "$triple" >&2 && continue
-    [[ $profile_option == tiny ]] || die "rustup target add $triple failed"
-    borrow_crt_objects "$arch" "$triple"
-done
+prepare_targets() {
+    if [[ $profile_option == tiny ]]; then
+        command -v rustup >/dev/null || die "--profile tiny needs rustup and its nightly toolchain"
+        rustup toolchain list | grep -q '^nightly' ||
+            die "--profile tiny needs the nightly toolchain: rustup toolchain install nightly"
+        if ! rustup +nightly component list --installed | grep -q '^rust-src'; then
+            echo "build.sh: adding rust-src to nightly (-Z build-std rebuilds std from it)" >&2
+            rustup +nightly component add rust-src >&2 || die "rustup +nightly component add rust-src failed"
+        fi
+    fi
+    sysroot=$(rustc "${toolchain[@]}" --print sysroot)
+    host_triple=$(rustc "${toolchain[@]}" -vV | sed -n 's/^host: //p')
+    if [[ ! -x $sysroot/lib/rustlib/$host_triple/bin/rust-lld ]]; then
+        die "rust-lld not found in $sysroot: use a rustup toolchain (https://rustup.rs)"
+    fi
+    # tiny rebuilds std from source (-Z build-std), so of a target's rust-std it needs only musl's
+    # C runtime: crt1.o, crti.o, crtn.o, crtbegin/end.o, libc.a and libunwind.a, in
+    # lib/rustlib/<triple>/lib/self-contained. When the nightly's rust-std of a target cannot be
+    # installed (rustup finds none for that nightly), the link takes them from the crate's own
+    # toolchain instead, read in place through `-L native=` (rustc looks for its crt objects on
+    # those paths too); no toolchain directory is changed. The musl versions must match.
+    declare -gA crt_dirs=() # arch -> the self-contained directory borrowed for it
+    for arch in "${arches[@]}"; do
+        triple=$(rust_target "$arch")
+        [[ -d $sysroot/lib/rustlib/$triple/lib ]] && continue
+        command -v rustup >/dev/null ||
+            die "Rust target $triple missing and rustup not found: install rustup (https://rustup.rs)"
+        echo "build.sh: adding the Rust target $triple" >&2
+        rustup "${toolchain[@]}" target add "$triple" >&2 && continue
+        [[ $profile_option == tiny ]] || die "rustup target add $triple failed"
+        borrow_crt_objects "$arch" "$triple"
+    done
+}
 
+# ---------------------------------------------------------------------------------------
 # Flags for the Lambda targets only (cargo does not apply them to build scripts with
 # --target). Static non-PIE executables: no PT_INTERP, no dynamic section, nothing to
 # relocate at start. Local paths are remapped, longest last so the most specific wins.
-cargo_home=${CARGO_HOME:-$HOME/.cargo}
-remap_list=("$sysroot=/rustc-sysroot" "$cargo_home=/cargo" "$workspace_root=/src"
-    "$target_dir=/target")
-# Path dependencies outside the workspace (`lambda-loop = { path = "../lambda-loop" }`):
-# each becomes /path-dependency/<its directory name>.
-all_metadata=$("${no_rustflags[@]}" cargo metadata --format-version 1 --manifest-path "$manifest_path") ||
-    die "cargo metadata failed for $manifest_path (its output is above)"
-while IFS= read -r url; do
-    printf -v dependency_dir '%b' "${url//%/\\x}" # file URLs percent-encode
-    [[ $dependency_dir == "$workspace_root" || $dependency_dir == "$workspace_root"/* ]] && continue
-    remap_list+=("$dependency_dir=/path-dependency/${dependency_dir##*/}")
-done < <(grep -o 'path+file://[^"#) ]*' <<<"$all_metadata" | sed 's|^path+file://||' | sort -u)
-remaps=$(printf '%s\n' "${remap_list[@]}" | awk '{ print length($0) "\t" $0 }' |
-    sort -n | cut -f2-)
-target_flags=()
-# tiny: nothing ever unwinds, so no unwind tables either (.eh_frame, about 58 KB of echo).
-[[ $profile_option == tiny ]] && target_flags+=(-Cforce-unwind-tables=no)
-target_flags+=(-C relocation-model=static -C target-feature=+crt-static)
-build_std=() # tiny: std rebuilt for size, without unwinding
-if [[ $profile_option == tiny ]]; then
-    target_flags+=(-Clink-self-contained=yes)
-    # immediate-abort: no panic machinery at all, no hook, no message; abort: the profile's
-    # panic=abort, so the runtime's panic hook reports the panic before the process ends.
-    [[ $panic_option == immediate-abort ]] && target_flags+=(-Zunstable-options -Cpanic=immediate-abort)
-    build_std=(-Z 'build-std=std,panic_abort' -Z build-std-features=optimize_for_size)
-fi
-while IFS= read -r remap; do target_flags+=("--remap-path-prefix=$remap"); done <<<"$remaps"
-# CARGO_ENCODED_RUSTFLAGS wins over RUSTFLAGS: keep the user's flags, add ours.
-user_flags=()
-if [[ -n ${CARGO_ENCODED_RUSTFLAGS:-} ]]; then
-    IFS=$'\x1f' read -r -a user_flags <<<"$CARGO_ENCODED_RUSTFLAGS"
-elif [[ -n ${RUSTFLAGS:-} ]]; then
-    read -r -a user_flags <<<"$RUSTFLAGS"
-fi
-all_flags=("${user_flags[@]}" "${target_flags[@]}")
-encoded_flags=$(
-    IFS=$'\x1f'
-    echo "${all_flags[*]}"
-)
+choose_flags() {
+    cargo_home=${CARGO_HOME:-$HOME/.cargo}
+    remap_list=("$sysroot=/rustc-sysroot" "$cargo_home=/cargo" "$workspace_root=/src"
+        "$target_dir=/target")
+    # Path dependencies outside the workspace (`lambda-loop = { path = "../lambda-loop" }`):
+    # each becomes /path-dependency/<its directory name>.
+    all_metadata=$("${no_rustflags[@]}" cargo metadata --format-version 1 --manifest-path "$manifest_path") ||
+        die "cargo metadata failed for $manifest_path (its output is above)"
+    while IFS= read -r url; do
+        printf -v dependency_dir '%b' "${url//%/\\x}" # file URLs percent-encode
+        [[ $dependency_dir == "$workspace_root" || $dependency_dir == "$workspace_root"/* ]] && continue
+        remap_list+=("$dependency_dir=/path-dependency/${dependency_dir##*/}")
+    done < <(grep -o 'path+file://[^"#) ]*' <<<"$all_metadata" | sed 's|^path+file://||' | sort -u)
+    remaps=$(printf '%s\n' "${remap_list[@]}" | awk '{ print length($0) "\t" $0 }' |
+        sort -n | cut -f2-)
+    target_flags=()
+    # tiny: nothing ever unwinds, so no unwind tables either (.eh_frame, about 58 KB of echo).
+    [[ $profile_option == tiny ]] && target_flags+=(-Cforce-unwind-tables=no)
+    target_flags+=(-C relocation-model=static -C target-feature=+crt-static)
+    build_std=() # tiny: std rebuilt for size, without unwinding
+    if [[ $profile_option == tiny ]]; then
+        target_flags+=(-Clink-self-contained=yes)
+        # immediate-abort: no panic machinery at all, no hook, no message; abort: the profile's
+        # panic=abort, so the runtime's panic hook reports the panic before the process ends.
+        [[ $panic_option == immediate-abort ]] && target_flags+=(-Zunstable-options -Cpanic=immediate-abort)
+        build_std=(-Z 'build-std=std,panic_abort' -Z build-std-features=optimize_for_size)
+    fi
+    while IFS= read -r remap; do target_flags+=("--remap-path-prefix=$remap"); done <<<"$remaps"
+    # CARGO_ENCODED_RUSTFLAGS wins over RUSTFLAGS: keep the user's flags, add ours.
+    user_flags=()
+    if [[ -n ${CARGO_ENCODED_RUSTFLAGS:-} ]]; then
+        IFS=$'\x1f' read -r -a user_flags <<<"$CARGO_ENCODED_RUSTFLAGS"
+    elif [[ -n ${RUSTFLAGS:-} ]]; then
+        read -r -a user_flags <<<"$RUSTFLAGS"
+    fi
+    all_flags=("${user_flags[@]}" "${target_flags[@]}")
+    encoded_flags=$(
+        IFS=$'\x1f'
+        echo "${all_flags[*]}"
+    )
 
-# The profile: the crate's own if its workspace manifest defines it, else the settings of
-# --help. Stripping is always on: the zip carries no symbols.
-profile_config=(--config "profile.$cargo_profile.strip=true")
-if ! grep -q "^\[profile\.$cargo_profile\]" "$workspace_root/Cargo.toml"; then
-    profile_config+=(--config "profile.$cargo_profile.lto=true"
-        --config "profile.$cargo_profile.codegen-units=1")
-    if [[ $cargo_profile == size ]]; then
-        profile_config+=(--config 'profile.size.inherits="release"'
-            --config 'profile.size.opt-level="z"' --config 'profile.size.panic="abort"'
-            --config 'profile.size.package."*".opt-level="s"')
-    else
-        profile_config+=(--config 'profile.release.opt-level=3')
+    # The profile: the crate's own if its workspace manifest defines it, else the settings of
+    # --help. Stripping is always on: the zip carries no symbols.
+    profile_config=(--config "profile.$cargo_profile.strip=true")
+    if ! grep -q "^\[profile\.$cargo_profile\]" "$workspace_root/Cargo.toml"; then
+        profile_config+=(--config "profile.$cargo_profile.lto=true"
+            --config "profile.$cargo_profile.codegen-units=1")
+        if [[ $cargo_profile == size ]]; then
+            profile_config+=(--config 'profile.size.inherits="release"'
+                --config 'profile.size.opt-level="z"' --config 'profile.size.panic="abort"'
+                --config 'profile.size.package."*".opt-level="s"')
+        else
+            profile_config+=(--config 'profile.release.opt-level=3')
+        fi
     fi
-fi
-# tiny is for the fewest bytes: every package at opt-level "z", also the dependencies that
-# the size profile builds at "s" for speed.
-if [[ $profile_option == tiny ]]; then
-    profile_config+=(--config 'profile.size.package."*".opt-level="z"')
-    if grep -q '^\[profile\.size\.package\.lambda-loop\]' "$workspace_root/Cargo.toml"; then
-        profile_config+=(--config 'profile.size.package.lambda-loop.opt-level="z"')
+    # tiny is for the fewest bytes: every package at opt-level "z", also the dependencies that
+    # the size profile builds at "s" for speed.
+    if [[ $profile_option == tiny ]]; then
+        profile_config+=(--config 'profile.size.package."*".opt-level="z"')
+        if grep -q '^\[profile\.size\.package\.lambda-loop\]' "$workspace_root/Cargo.toml"; then
+            profile_config+=(--config 'profile.size.package.lambda-loop.opt-level="z"')
+        fi
     fi
-fi
+}
 
 # ---------------------------------------------------------------------------------------
 # Build: one cargo run per arch and per set of features. Each selected target gets the
 # features given (--features, --all-features) and its own required-features; targets with the
 # same set are built together, and a target that needs no feature is built without any, so its
 # binary is the same as when it is built alone.
-declare -A feature_sets=() # "+" and the features of a build (sorted, comma-separated) -> its selection
-feature_set_order=()        # the keys, in the order first needed ("+" alone: no feature)
-for item in "${requested[@]}"; do
-    wanted=+$(printf '%s\n' "${features[@]}" "${required_features[$item]:-}" | tr -s ', ' '\n' |
-        grep -v '^$' | LC_ALL=C sort -u | paste -s -d, -) || true
-    [[ -n ${feature_sets[$wanted]+set} ]] || feature_set_order+=("$wanted")
-    feature_sets[$wanted]+=" --${item%%:*} ${item#*:}"
-done
-for arch in "${arches[@]}"; do
-    triple=$(rust_target "$arch")
-    triple_env=$(tr 'a-z-' 'A-Z_' <<<"$triple")
-    arch_flags=$encoded_flags
-    [[ -n ${crt_dirs[$arch]:-} ]] && arch_flags+=$'\x1f'"-Lnative=${crt_dirs[$arch]}"
-    for key in "${feature_set_order[@]}"; do
-        read -r -a cargo_selection <<<"${feature_sets[$key]}"
-        wanted=${key#+}
-        feature_args=()
-        $all_features && feature_args+=(--all-features)
-        [[ -n $wanted ]] && feature_args+=(--features "$wanted")
-        selected_names=()
-        for ((index = 1; index < ${#cargo_selection[@]}; index += 2)); do
-            selected_names+=("${cargo_selection[index]}")
-        done
-        echo "build.sh: building $(joined "${selected_names[@]}") for $arch ($triple, profile" \
-            "$profile_option${wanted:+, features $wanted}$($all_features && echo ', all features'))" >&2
-        if ! env -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="$arch_flags" \
-            "CARGO_TARGET_${triple_env}_LINKER=rust-lld" \
-            cargo "${toolchain[@]}" build --manifest-path "$manifest_path" --target "$triple" \
-            --target-dir "$build_dir" "${build_std[@]}" \
-            --profile "$cargo_profile" "${profile_config[@]}" "${feature_args[@]}" \
-            "${cargo_selection[@]}" >&2; then
-            die "cargo build failed for $arch (cargo's output is above)"
-        fi
+build_binaries() {
+    declare -gA feature_sets=() # "+" and the features of a build (sorted, comma-separated) -> its selection
+    feature_set_order=()        # the keys, in the order first needed ("+" alone: no feature)
+    for item in "${requested[@]}"; do
+        wanted=+$(printf '%s\n' "${features[@]}" "${required_features[$item]:-}" | tr -s ', ' '\n' |
+            grep -v '^$' | LC_ALL=C sort -u | paste -s -d, -) || true
+        [[ -n ${feature_sets[$wanted]+set} ]] || feature_set_order+=("$wanted")
+        feature_sets[$wanted]+=" --${item%%:*} ${item#*:}"
     done
-done
+    for arch in "${arches[@]}"; do
+        triple=$(rust_target "$arch")
+        triple_env=$(tr 'a-z-' 'A-Z_' <<<"$triple")
+        arch_flags=$encoded_flags
+        [[ -n ${crt_dirs[$arch]:-} ]] && arch_flags+=$'\x1f'"-Lnative=${crt_dirs[$arch]}"
+        for key in "${feature_set_order[@]}"; do
+            read -r -a cargo_selection <<<"${feature_sets[$key]}"
+            wanted=${key#+}
+            feature_args=()
+            $all_features && feature_args+=(--all-features)
+            [[ -n $wanted ]] && feature_args+=(--features "$wanted")
+            selected_names=()
+            for ((index = 1; index < ${#cargo_selection[@]}; index += 2)); do
+                selected_names+=("${cargo_selection[index]}")
+            done
+            echo "build.sh: building $(joined "${selected_names[@]}") for $arch ($triple, profile" \
+                "$profile_option${wanted:+, features $wanted}$($all_features && echo ', all features'))" >&2
+            if ! env -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="$arch_flags" \
+                "CARGO_TARGET_${triple_env}_LINKER=rust-lld" \
+                cargo "${toolchain[@]}" build --manifest-path "$manifest_path" --target "$triple" \
+                --target-dir "$build_dir" "${build_std[@]}" \
+                --profile "$cargo_profile" "${profile_config[@]}" "${feature_args[@]}" \
+                "${cargo_selection[@]}" >&2; then
+                die "cargo build failed for $arch (cargo's output is above)"
+            fi
+        done
+    done
+}
 
 # ---------------------------------------------------------------------------------------
 # Package: each binary checked static and stripped, zipped with fixed times and modes.
-entry_epoch=${SOURCE_DATE_EPOCH:-315532800}
-((entry_epoch >= 315532800)) || entry_epoch=315532800 # zip cannot store times before 1980
-
 built_binary() { # $1 = arch, $2 = name: cargo's output file
     local dir
     dir="$build_dir/$(rust_target "$1")/$cargo_profile"
@@ -509,10 +536,10 @@ make_zip() {
         die "zip failed for $zip_file"
 }
 
-rows=() # name, arch, binary bytes, zip bytes, zip sha256, smoke result: tab-separated
-host_arch=$(uname -m)
-[[ $host_arch == aarch64 ]] && host_arch=arm64
-
+# ---------------------------------------------------------------------------------------
+# The smoke test: its program, and each binary's event as a file: its own (NAME=...), else
+# the one for every binary, else the default {"name":"smoke"}, which may be answered with an
+# error.
 # How to run a binary of $1's arch here: nothing (native), qemu, or not at all.
 runner_for() {
     local arch=$1 qemu
@@ -528,458 +555,49 @@ runner_for() {
     return 1
 }
 
-# The smoke test's fake Runtime API: a small std-only Rust program, compiled once per source
-# and rustc version into the target dir. It listens on 127.0.0.1:0, starts the command it is
-# given with AWS_LAMBDA_RUNTIME_API pointing at itself, answers the first `next` with the
-# event, and prints one tab-separated line: how the event was answered (response, error or
-# fail), a detail, what the process did then (next, exit: STATUS or timeout: ...), and the
-# handler it chose for a binary of several handlers.
-smoke_api_source() {
-    cat <<'SMOKE_API_RS'
-// build.sh's smoke test: a fake Lambda Runtime API on 127.0.0.1 that starts the packaged
-// binary, hands it one event on its first `next`, and reports how the event was answered.
-// Usage: smoke-api EVENT_FILE LOG_FILE COMMAND [ARGS...]
-// Prints one tab-separated line (see main); build.sh judges it.
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const REQUEST_ID: &str = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
-const STARTUP_BOUND: Duration = Duration::from_secs(60);
-const AFTER_ANSWER_BOUND: Duration = Duration::from_secs(20);
-
-enum Seen {
-    Next(u32),
-    Response(Vec<u8>, Option<String>), // body, error type from a streamed trailer
-    Error(String),
-    InitError(String, String),
-    Exited(String),
+# The smoke test's fake Runtime API: lambda-loop's own (lambda_loop::testing), in a small
+# std-only program, src/testing/smoke_api.rs, that rustc compiles alone, once per source and
+# rustc version, into the target dir. It starts the command it is given with
+# AWS_LAMBDA_RUNTIME_API pointing at the fake, hands it the event on its first `next`, and
+# prints one tab-separated line: how the event was answered (response, error or fail), a
+# detail, what the process did then (next, exit: STATUS or timeout: ...), and the handler it
+# chose for a binary of several handlers.
+smoke_api_source() { # the program's main file: in the crate's lambda-loop, or beside build.sh
+    local lib
+    # lambda-loop in the crate's graph (the crate itself, or the version it depends on), else
+    # the checkout build.sh is in.
+    for lib in "$(lambda_loop_lib "$all_metadata")" "$script_dir/src/lib.rs"; do
+        if [[ -n $lib && -f $(dirname "$lib")/testing/smoke_api.rs ]]; then
+            echo "$(dirname "$lib")/testing/smoke_api.rs"
+            return 0
+        fi
+    done
+    die "the smoke test needs lambda-loop's src/testing/smoke_api.rs, found neither in the" \
+        "crate's lambda-loop dependency nor next to build.sh: depend on a newer lambda-loop," \
+        "run build.sh from a lambda-loop checkout, or pass --no-smoke"
+}
+lambda_loop_lib() { # $1 = cargo metadata: the src_path of the lambda_loop library, or nothing
+    local match
+    match=$(grep -o '"kind":\["lib"\],"crate_types":\[[^]]*\],"name":"lambda_loop","src_path":"[^"]*"' \
+        <<<"$1" | head -n 1) || true
+    match=${match##*\"src_path\":\"}
+    printf '%s' "${match%\"}"
 }
 
-struct Request {
-    line: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    trailers: Vec<(String, String)>,
-}
-
-fn header<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.as_str())
-}
-
-fn read_fields(reader: &mut impl BufRead) -> Option<Vec<(String, String)>> {
-    let mut fields = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            return Some(fields);
-        }
-        let (name, value) = line.split_once(':')?;
-        fields.push((name.trim().to_owned(), value.trim().to_owned()));
-    }
-}
-
-fn read_request(reader: &mut impl BufRead) -> Option<Request> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let headers = read_fields(reader)?;
-    let mut body = Vec::new();
-    let mut trailers = Vec::new();
-    let chunked = header(&headers, "transfer-encoding").is_some_and(|v| v.contains("chunked"));
-    if chunked {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).ok()?;
-            let size = size.trim().split(';').next()?.to_owned();
-            let size = usize::from_str_radix(&size, 16).ok()?;
-            if size == 0 {
-                trailers = read_fields(reader)?;
-                break;
-            }
-            let start = body.len();
-            body.resize(start + size, 0);
-            reader.read_exact(&mut body[start..]).ok()?;
-            let mut crlf = [0; 2];
-            reader.read_exact(&mut crlf).ok()?;
-        }
-    } else if let Some(length) = header(&headers, "content-length") {
-        body.resize(length.parse().ok()?, 0);
-        reader.read_exact(&mut body).ok()?;
-    }
-    Some(Request {
-        line: line.trim_end().to_owned(),
-        headers,
-        body,
-        trailers,
-    })
-}
-
-fn answer(stream: &mut TcpStream, status: &str, headers: &str, body: &[u8]) -> bool {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).is_ok() && stream.write_all(body).is_ok()
-}
-
-fn error_type(request: &Request) -> String {
-    if let Some(kind) = header(&request.headers, "lambda-runtime-function-error-type") {
-        return kind.to_owned();
-    }
-    let body = String::from_utf8_lossy(&request.body);
-    match body.split_once("\"errorType\":\"") {
-        Some((_, rest)) => rest.split('"').next().unwrap_or("").to_owned(),
-        None => "(no errorType)".to_owned(),
-    }
-}
-
-/// The errorMessage of an error post, its JSON escapes undone (\uXXXX shown as '?'), or "".
-fn error_message(body: &str) -> String {
-    let Some((_, rest)) = body.split_once("\"errorMessage\"") else {
-        return String::new();
-    };
-    let Some(rest) = rest.trim_start().strip_prefix(':') else {
-        return String::new();
-    };
-    let Some(rest) = rest.trim_start().strip_prefix('"') else {
-        return String::new();
-    };
-    let mut message = String::new();
-    let mut chars = rest.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => break,
-            '\\' => match chars.next() {
-                Some('n') | Some('r') | Some('t') => message.push(' '),
-                Some('u') => {
-                    chars.by_ref().take(4).for_each(drop);
-                    message.push('?');
-                }
-                Some(other) => message.push(other),
-                None => break,
-            },
-            other => message.push(other),
-        }
-    }
-    message
-}
-
-fn serve(stream: TcpStream, event: &[u8], seen: Sender<Seen>, nexts: &AtomicU32) {
-    let mut writer = match stream.try_clone() {
-        Ok(writer) => writer,
-        Err(_) => return,
-    };
-    let mut reader = BufReader::new(stream);
-    while let Some(request) = read_request(&mut reader) {
-        let mut parts = request.line.split(' ');
-        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let path = path
-            .split_once("/2018-06-01/")
-            .map_or(path, |(_, rest)| rest);
-        let accepted =
-            |writer: &mut TcpStream| answer(writer, "202 Accepted", "", b"{\"status\":\"OK\"}");
-        if method == "GET" && path == "runtime/invocation/next" {
-            let n = nexts.fetch_add(1, Ordering::SeqCst) + 1;
-            let _ = seen.send(Seen::Next(n));
-            if n > 1 {
-                // The loop came back for more: the smoke test has seen what it needs.
-                std::thread::sleep(Duration::from_secs(3600));
-                return;
-            }
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default();
-            let headers = format!(
-                "Lambda-Runtime-Aws-Request-Id: {REQUEST_ID}\r\n\
-                 Lambda-Runtime-Deadline-Ms: {}\r\n\
-                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:000000000000:function:smoke\r\n\
-                 Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n",
-                now.as_millis() + 300_000
-            );
-            if !answer(&mut writer, "200 OK", &headers, event) {
-                return;
-            }
-        } else if method == "POST" && path == format!("runtime/invocation/{REQUEST_ID}/response") {
-            let trailer =
-                header(&request.trailers, "lambda-runtime-function-error-type").map(str::to_owned);
-            let _ = seen.send(Seen::Response(request.body.clone(), trailer));
-            accepted(&mut writer);
-        } else if method == "POST" && path == format!("runtime/invocation/{REQUEST_ID}/error") {
-            let _ = seen.send(Seen::Error(error_type(&request)));
-            accepted(&mut writer);
-        } else if method == "POST" && path == "runtime/init/error" {
-            let body = String::from_utf8_lossy(&request.body).into_owned();
-            let _ = seen.send(Seen::InitError(error_type(&request), body));
-            accepted(&mut writer);
-        } else {
-            // The Extensions API and anything else: not served here.
-            let body =
-                b"{\"errorMessage\":\"not served by the smoke test\",\"errorType\":\"NotFound\"}";
-            if !answer(&mut writer, "404 Not Found", "", body) {
-                return;
-            }
-        }
-    }
-}
-
-fn printable(bytes: &[u8], limit: usize) -> String {
-    let text: String = bytes
-        .iter()
-        .take(limit)
-        .map(|&b| {
-            if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '?'
-            }
-        })
-        .collect();
-    text
-}
-
-/// One run of the binary: Ok((exit code, line)) or Err(handler names) for a missing Handler.
-fn run(
-    event: &[u8],
-    log: &str,
-    command: &[String],
-    handler: Option<&str>,
-) -> Result<Outcome, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let address = listener.local_addr().expect("local address");
-    let log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("open the log file");
-    let mut child_command = Command::new(&command[0]);
-    child_command
-        .args(&command[1..])
-        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "smoke")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_REGION", "us-east-1")
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().expect("log file"))
-        .stderr(log_file);
-    if let Some(handler) = handler {
-        child_command.env("_HANDLER", handler);
-    }
-    let child = match child_command.spawn() {
-        Ok(child) => Arc::new(Mutex::new(child)),
-        Err(error) => return Ok(fail(format!("cannot start {}: {error}", command[0]))),
-    };
-    let _kill_on_return = KillOnDrop(Arc::clone(&child));
-    let (sender, seen) = channel();
-    let event: &'static [u8] = Box::leak(event.to_vec().into_boxed_slice());
-    let nexts: &'static AtomicU32 = Box::leak(Box::default());
-    let accept_sender = sender.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let sender = accept_sender.clone();
-            std::thread::spawn(move || serve(stream, event, sender, nexts));
-        }
-    });
-    std::thread::spawn(move || loop {
-        let status = child.lock().map(|mut child| child.try_wait());
-        match status {
-            Ok(Ok(Some(status))) => {
-                let _ = sender.send(Seen::Exited(status.to_string()));
-                return;
-            }
-            Ok(Ok(None)) => std::thread::sleep(Duration::from_millis(10)),
-            _ => return,
-        }
-    });
-    let mut deadline = Instant::now() + STARTUP_BOUND;
-    let mut answered: Option<(&str, String)> = None;
-    let mut reached_next = false;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match seen.recv_timeout(left) {
-            Ok(Seen::Next(1)) => reached_next = true,
-            Ok(Seen::Next(_)) => {
-                if let Some((kind, detail)) = answered.take() {
-                    return Ok(Outcome {
-                        kind,
-                        detail,
-                        after: "next".to_owned(),
-                    });
-                }
-            }
-            Ok(Seen::Response(body, trailer)) => {
-                answered = Some(match trailer {
-                    None => ("response", printable(&body, 40)),
-                    Some(kind) => (
-                        "error",
-                        format!(
-                            "{} (in the stream's trailer)",
-                            printable(kind.as_bytes(), 60)
-                        ),
-                    ),
-                });
-                deadline = Instant::now() + AFTER_ANSWER_BOUND;
-            }
-            Ok(Seen::Error(kind)) => {
-                answered = Some(("error", printable(kind.as_bytes(), 60)));
-                deadline = Instant::now() + AFTER_ANSWER_BOUND;
-            }
-            Ok(Seen::InitError(kind, body)) => {
-                if kind == "Runtime.HandlerNotFound" && handler.is_none() {
-                    if let Some((_, names)) = body.split_once("one of: \\\"") {
-                        if let Some(first) = names.split("\\\"").next() {
-                            return Err(first.to_owned());
-                        }
-                    }
-                }
-                let message = error_message(&body);
-                let detail = if message.is_empty() {
-                    format!("init error {}", printable(kind.as_bytes(), 60))
-                } else {
-                    format!(
-                        "init error {}: {}",
-                        printable(kind.as_bytes(), 60),
-                        printable(message.as_bytes(), 300)
-                    )
-                };
-                // The process writes its own line about the failure, then exits: wait for
-                // that (bounded), so the log shown with the failure has it.
-                let exit_bound = Instant::now() + AFTER_ANSWER_BOUND;
-                while let Ok(seen_then) =
-                    seen.recv_timeout(exit_bound.saturating_duration_since(Instant::now()))
-                {
-                    if let Seen::Exited(_) = seen_then {
-                        break;
-                    }
-                }
-                return Ok(Outcome {
-                    kind: "fail",
-                    detail,
-                    after: String::new(),
-                });
-            }
-            Ok(Seen::Exited(status)) => {
-                let after = format!("exit: {status}");
-                return Ok(match answered.take() {
-                    Some((kind, detail)) => Outcome {
-                        kind,
-                        detail,
-                        after,
-                    },
-                    None if reached_next => fail(format!(
-                        "the process ended ({status}) without answering its event"
-                    )),
-                    None => fail(format!(
-                        "the process ended ({status}) before its first `next`"
-                    )),
-                });
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                let after = format!(
-                    "timeout: no second `next` within {}s",
-                    AFTER_ANSWER_BOUND.as_secs()
-                );
-                return Ok(match answered.take() {
-                    Some((kind, detail)) => Outcome {
-                        kind,
-                        detail,
-                        after,
-                    },
-                    None if reached_next => fail(format!(
-                        "no answer within {}s of its first `next`",
-                        STARTUP_BOUND.as_secs()
-                    )),
-                    None => fail(format!(
-                        "no `next` within {}s of the start",
-                        STARTUP_BOUND.as_secs()
-                    )),
-                });
-            }
-            Err(RecvTimeoutError::Disconnected) => return Ok(fail("lost the process".to_owned())),
-        }
-    }
-}
-
-struct Outcome {
-    kind: &'static str,
-    detail: String,
-    after: String,
-}
-
-fn fail(detail: String) -> Outcome {
-    Outcome {
-        kind: "fail",
-        detail,
-        after: String::new(),
-    }
-}
-
-/// Ends the binary when the smoke test has its outcome (or gives up).
-struct KillOnDrop(Arc<Mutex<Child>>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Ok(mut child) = self.0.lock() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() < 3 {
-        eprintln!("usage: smoke-api EVENT_FILE LOG_FILE COMMAND [ARGS...]");
-        std::process::exit(2);
-    }
-    let event = std::fs::read(&args[0]).expect("read the event file");
-    let handler = std::env::var("_HANDLER").ok();
-    let (outcome, chosen) = match run(&event, &args[1], &args[2..], handler.as_deref()) {
-        Ok(outcome) => (outcome, String::new()),
-        Err(first) => match run(&event, &args[1], &args[2..], Some(&first)) {
-            Ok(outcome) => (outcome, first),
-            Err(_) => (fail("init error Runtime.HandlerNotFound".to_owned()), first),
-        },
-    };
-    // One line, tab-separated: what answered the event, its detail, what the process did next,
-    // and the handler chosen for a binary of several handlers (empty if none).
-    println!(
-        "{}\t{}\t{}\t{chosen}",
-        outcome.kind, outcome.detail, outcome.after
-    );
-}
-SMOKE_API_RS
-}
-
-smoke_api='' # the compiled program, once smoke_api_build has run
 smoke_api_build() {
-    local key dir
+    local source key dir
+    source=$(smoke_api_source)
     key=$( (
-        smoke_api_source
+        cat "$(dirname "$source")"/{smoke_api,fake_api,wire}.rs
         rustc -vV
     ) | sha256sum | cut -c1-16)
     dir=$target_dir/lambda-smoke-api/$key
     smoke_api=$dir/smoke-api
     [[ -x $smoke_api ]] && return 0
     mkdir -p "$dir"
-    smoke_api_source >"$dir/smoke-api.rs.$$"
-    mv -f "$dir/smoke-api.rs.$$" "$dir/smoke-api.rs"
     # Two build.sh runs at once may both compile: each writes its own file, then renames it.
-    rustc --edition 2021 -O -o "$dir/smoke-api.$$" "$dir/smoke-api.rs" >&2 ||
-        die "rustc could not compile the smoke test's fake Runtime API ($dir/smoke-api.rs)"
+    rustc --edition 2021 -O -o "$dir/smoke-api.$$" "$source" >&2 ||
+        die "rustc could not compile the smoke test's fake Runtime API ($source)"
     mv -f "$dir/smoke-api.$$" "$smoke_api"
 }
 
@@ -1054,82 +672,93 @@ smoke_zip() { # $1 = arch, $2 = zip, $3 = label, rest = the binaries to invoke
     fi
 }
 
-# Each binary's smoke event, as a file: its own (NAME=...), else the one for every binary,
-# else the default {"name":"smoke"}, which may be answered with an error.
-declare -A smoke_event_paths=() smoke_strict=()
-if $smoke; then
-    smoke_api_build
-    event_dir=$(mktemp -d "$target_dir/lambda-smoke-api.events.XXXXXX")
-    trap 'rm -rf "$event_dir"' EXIT
-    printf '%s' '{"name":"smoke"}' >"$event_dir/default"
-    for name in "${names[@]}"; do
-        smoke_strict[$name]=true
-        if [[ -n ${smoke_event_files[$name]+set} ]]; then
-            smoke_event_paths[$name]=${smoke_event_files[$name]}
-        elif [[ -n ${smoke_events[$name]+set} ]]; then
-            printf '%s' "${smoke_events[$name]}" >"$event_dir/$name"
-            smoke_event_paths[$name]=$event_dir/$name
-        elif [[ -n ${smoke_event_files[%all]+set} ]]; then
-            smoke_event_paths[$name]=${smoke_event_files[%all]}
-        elif [[ -n ${smoke_events[%all]+set} ]]; then
-            printf '%s' "${smoke_events[%all]}" >"$event_dir/all"
-            smoke_event_paths[$name]=$event_dir/all
-        else
-            smoke_event_paths[$name]=$event_dir/default
-            smoke_strict[$name]=false
-        fi
-    done
-fi
-
-for arch in "${arches[@]}"; do
-    if $launcher; then
-        bundles=(launcher)
-    else
-        bundles=("${names[@]}")
-    fi
-    for bundle in "${bundles[@]}"; do
-        out_dir="$out_root/$bundle/$arch"
-        mkdir -p "$out_dir"
-        staging=$(mktemp -d "$out_dir/.staging.XXXXXX")
-        binary_bytes=0
-        if $launcher; then
-            members=("${names[@]}")
-            install -m 0755 "$launcher_script" "$staging/bootstrap"
-        else
-            members=("$bundle")
-        fi
-        for name in "${members[@]}"; do
-            binary=$(built_binary "$arch" "$name")
-            [[ -f $binary ]] || die "cargo reported success but $binary is missing"
-            check_static "$binary" "$name ($arch)"
-            entry=bootstrap
-            $launcher && entry=$name
-            install -m 0755 "$binary" "$staging/$entry"
-            binary_bytes=$((binary_bytes + $(wc -c <"$binary")))
+prepare_smoke_test() {
+    smoke_api='' # the compiled program, once smoke_api_build has run
+    declare -gA smoke_event_paths=() smoke_strict=()
+    if $smoke; then
+        smoke_api_build
+        event_dir=$(mktemp -d "$target_dir/lambda-smoke-api.events.XXXXXX")
+        trap 'rm -rf "$event_dir"' EXIT
+        printf '%s' '{"name":"smoke"}' >"$event_dir/default"
+        for name in "${names[@]}"; do
+            smoke_strict[$name]=true
+            if [[ -n ${smoke_event_files[$name]+set} ]]; then
+                smoke_event_paths[$name]=${smoke_event_files[$name]}
+            elif [[ -n ${smoke_events[$name]+set} ]]; then
+                printf '%s' "${smoke_events[$name]}" >"$event_dir/$name"
+                smoke_event_paths[$name]=$event_dir/$name
+            elif [[ -n ${smoke_event_files[%all]+set} ]]; then
+                smoke_event_paths[$name]=${smoke_event_files[%all]}
+            elif [[ -n ${smoke_events[%all]+set} ]]; then
+                printf '%s' "${smoke_events[%all]}" >"$event_dir/all"
+                smoke_event_paths[$name]=$event_dir/all
+            else
+                smoke_event_paths[$name]=$event_dir/default
+                smoke_strict[$name]=false
+            fi
         done
-        make_zip "$out_dir/bootstrap.zip.partial" "$staging"
-        mv -f "$out_dir/bootstrap.zip.partial" "$out_dir/bootstrap.zip"
-        if ! $launcher; then
-            install -m 0755 "$staging/bootstrap" "$out_dir/bootstrap"
-        else
-            # The unzipped layout, as Lambda sees it in LAMBDA_TASK_ROOT.
-            find "$staging" -type f -exec install -m 0755 -t "$out_dir" {} +
-        fi
-        rm -rf "$staging"
+    fi
+}
 
-        zip_file="$out_dir/bootstrap.zip"
-        zip_bytes=$(wc -c <"$zip_file")
-        zip_sha256=$(sha256sum "$zip_file" | cut -d ' ' -f 1)
-        label=$bundle
-        $launcher && label="launcher($(joined "${names[@]}"))"
-        if $smoke; then
-            smoke_result=$(smoke_zip "$arch" "$zip_file" "$label ($arch)" "${members[@]}")
+# ---------------------------------------------------------------------------------------
+# Package: the zips, one row each (name, arch, binary bytes, zip bytes, zip sha256, smoke
+# result: tab-separated).
+package_binaries() {
+    entry_epoch=${SOURCE_DATE_EPOCH:-315532800}
+    ((entry_epoch >= 315532800)) || entry_epoch=315532800 # zip cannot store times before 1980
+    host_arch=$(uname -m)
+    [[ $host_arch == aarch64 ]] && host_arch=arm64
+    rows=()
+    for arch in "${arches[@]}"; do
+        if $launcher; then
+            bundles=(launcher)
         else
-            smoke_result='not run (--no-smoke)'
+            bundles=("${names[@]}")
         fi
-        rows+=("$label"$'\t'"$arch"$'\t'"$binary_bytes"$'\t'"$zip_bytes"$'\t'"$zip_sha256"$'\t'"$smoke_result")
+        for bundle in "${bundles[@]}"; do
+            out_dir="$out_root/$bundle/$arch"
+            mkdir -p "$out_dir"
+            staging=$(mktemp -d "$out_dir/.staging.XXXXXX")
+            binary_bytes=0
+            if $launcher; then
+                members=("${names[@]}")
+                install -m 0755 "$launcher_script" "$staging/bootstrap"
+            else
+                members=("$bundle")
+            fi
+            for name in "${members[@]}"; do
+                binary=$(built_binary "$arch" "$name")
+                [[ -f $binary ]] || die "cargo reported success but $binary is missing"
+                check_static "$binary" "$name ($arch)"
+                entry=bootstrap
+                $launcher && entry=$name
+                install -m 0755 "$binary" "$staging/$entry"
+                binary_bytes=$((binary_bytes + $(wc -c <"$binary")))
+            done
+            make_zip "$out_dir/bootstrap.zip.partial" "$staging"
+            mv -f "$out_dir/bootstrap.zip.partial" "$out_dir/bootstrap.zip"
+            if ! $launcher; then
+                install -m 0755 "$staging/bootstrap" "$out_dir/bootstrap"
+            else
+                # The unzipped layout, as Lambda sees it in LAMBDA_TASK_ROOT.
+                find "$staging" -type f -exec install -m 0755 -t "$out_dir" {} +
+            fi
+            rm -rf "$staging"
+
+            zip_file="$out_dir/bootstrap.zip"
+            zip_bytes=$(wc -c <"$zip_file")
+            zip_sha256=$(sha256sum "$zip_file" | cut -d ' ' -f 1)
+            label=$bundle
+            $launcher && label="launcher($(joined "${names[@]}"))"
+            if $smoke; then
+                smoke_result=$(smoke_zip "$arch" "$zip_file" "$label ($arch)" "${members[@]}")
+            else
+                smoke_result='not run (--no-smoke)'
+            fi
+            rows+=("$label"$'\t'"$arch"$'\t'"$binary_bytes"$'\t'"$zip_bytes"$'\t'"$zip_sha256"$'\t'"$smoke_result")
+        done
     done
-done
+}
 
 # ---------------------------------------------------------------------------------------
 # Report
@@ -1152,8 +781,12 @@ print_table() { # the tab-separated rows of "$@", columns padded to their widest
         done
     done
 }
-print_table $'name\tarch\tbinary bytes\tzip bytes\tzip sha256\tsmoke test' "${rows[@]}"
-echo "Artifacts: $out_root/<name>/<arch>/bootstrap.zip (profile $profile_option)"
-if printf '%s\n' "${rows[@]}" | grep -q FAILED; then
-    die "smoke test failed (see above)"
-fi
+report() {
+    print_table $'name\tarch\tbinary bytes\tzip bytes\tzip sha256\tsmoke test' "${rows[@]}"
+    echo "Artifacts: $out_root/<name>/<arch>/bootstrap.zip (profile $profile_option)"
+    if printf '%s\n' "${rows[@]}" | grep -q FAILED; then
+        die "smoke test failed (see above)"
+    fi
+}
+
+main "$@"

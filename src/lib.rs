@@ -361,6 +361,8 @@ pub mod logger;
 mod named;
 mod run;
 mod shutdown;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use concurrent::concurrent;
 pub use context::{Config, Context};

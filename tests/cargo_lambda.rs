@@ -10,11 +10,10 @@
 mod support;
 
 use std::fs;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::thread;
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -243,15 +242,27 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Ends `child` and everything it started (it leads its own process group).
-struct KillGroup(Child);
+/// `cargo lambda watch`, read through its pipes; ended with everything it started (it leads
+/// its own process group) when dropped.
+struct Watch(Running);
 
-impl Drop for KillGroup {
+impl Watch {
+    /// What it wrote so far, stdout then stderr.
+    fn log(&self) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&self.0.stdout()),
+            self.0.stderr()
+        )
+    }
+}
+
+impl Drop for Watch {
     fn drop(&mut self) {
-        let group = -(self.0.id() as i32);
+        let group = -(self.0.pid() as i32);
         // SAFETY: kill() takes no pointers; the group is the one this test started.
         unsafe { libc::kill(group, libc::SIGKILL) };
-        let _ = self.0.wait();
+        self.0.kill();
     }
 }
 
@@ -262,24 +273,21 @@ fn wait_bounded(
     child: Child,
     bound: Duration,
     what: &str,
-    server: &mut KillGroup,
-    server_log: &Path,
+    server: &mut Watch,
 ) -> (bool, String, String) {
     let mut child = Running::adopt(child);
-    let log = || fs::read_to_string(server_log).unwrap_or_default();
     let started = Instant::now();
     while !child.closed_within(Duration::from_secs(1)) {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            panic!(
-                "cargo lambda watch ended ({status}) during {what}; its log:\n{}",
-                log()
-            );
-        }
+        assert!(
+            server.0.is_running(),
+            "cargo lambda watch ended during {what}; its log:\n{}",
+            server.log()
+        );
         assert!(
             started.elapsed() < bound,
             "{what} did not finish within {bound:?}; its stderr:\n{}\ncargo lambda watch's log:\n{}",
             child.stderr(),
-            log()
+            server.log()
         );
     }
     let status = child.wait();
@@ -295,8 +303,6 @@ fn wait_bounded(
 fn cargo_lambda_watch_and_invoke_serve_a_lambda_loop_crate() {
     let dir = new_crate("watch", "json");
     let port = free_port().to_string();
-    let log_path = dir.with_extension("watch.log");
-    let log = fs::File::create(&log_path).unwrap();
     let watch = cargo_lambda(&dir)
         .args([
             "watch",
@@ -305,45 +311,46 @@ fn cargo_lambda_watch_and_invoke_serve_a_lambda_loop_crate() {
             "--invoke-port",
             &port,
         ])
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
         .expect("start cargo lambda watch");
-    let mut watch = KillGroup(watch);
+    let mut watch = Watch(Running::adopt(watch));
 
-    // Wait until watch listens, then invoke once: the first invoke builds and starts the
-    // function (cargo run), so it may take a while, bounded below.
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).is_err() {
-        assert!(
-            started.elapsed() < PATIENCE,
-            "cargo lambda watch did not listen on 127.0.0.1:{port} within {PATIENCE:?}; its log:\n{}",
-            fs::read_to_string(&log_path).unwrap_or_default()
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
+    // cargo-lambda logs this line just before it binds the port (crates/cargo-lambda-watch,
+    // `info!(?runtime_addr, "starting Runtime server")`, then `TcpListener::bind`): woken by
+    // the line, the invoke that follows can only meet a refused connection if the bind has
+    // not happened yet, and then one more invoke (a whole process later) finds it listening.
+    watch.0.wait_for_stdout("starting Runtime server");
     let mut invoke = |data: &str| {
-        let child = cargo_lambda(&dir)
-            .args([
-                "invoke",
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-                &port,
-            ])
-            .args(["--data-ascii", data, "fn-json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start cargo lambda invoke");
-        wait_bounded(
-            child,
-            Duration::from_secs(300),
-            "cargo lambda invoke",
-            &mut watch,
-            &log_path,
-        )
+        let mut attempt = || {
+            let child = cargo_lambda(&dir)
+                .args([
+                    "invoke",
+                    "--invoke-address",
+                    "127.0.0.1",
+                    "--invoke-port",
+                    &port,
+                ])
+                .args(["--data-ascii", data, "fn-json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start cargo lambda invoke");
+            // The first invoke builds and starts the function (cargo run): it may take a while.
+            wait_bounded(
+                child,
+                Duration::from_secs(300),
+                "cargo lambda invoke",
+                &mut watch,
+            )
+        };
+        let first = attempt();
+        if !first.0 && first.2.to_ascii_lowercase().contains("connection refused") {
+            return attempt();
+        }
+        first
     };
     let (ok, stdout, stderr) = invoke(r#"{"name":"Ada"}"#);
     assert!(ok, "invoke failed:\n{stdout}\n{stderr}");

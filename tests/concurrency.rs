@@ -1,17 +1,18 @@
 //! Thread-per-slot concurrency against the fake Runtime API. Overlap is counted (concurrent
 //! `next` calls the fake saw waiting at once), never timed.
 //!
-//! In-process, N loops (`runtime::serve`, each with a `Client` of its own) each run a clone of
-//! one handler, the way the slots of `concurrent` do: `concurrent` itself, with more than one slot, ends the
-//! process when a slot fails, so it is run as the `concurrent` example binary, which also shows
-//! what the environment decides (`AWS_LAMBDA_MAX_CONCURRENCY`, `_X_AMZN_TRACE_ID`).
+//! `concurrent` is served in-process (`serve_concurrently`: its slots on threads of this
+//! test, each with its own connection), as the single loop is. A child process serves only
+//! where the process is the point: a failed slot ends the process, and what the environment
+//! decides (`AWS_LAMBDA_MAX_CONCURRENCY`, `_X_AMZN_TRACE_ID`, a local invoke) is read and
+//! written by the entry points from the process environment, which a test does not write.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 mod support;
-use lambda_loop::runtime::{Handler, Json};
+use lambda_loop::runtime::Json;
 use lambda_loop::{Context, Result};
 use support::*;
 
@@ -28,6 +29,9 @@ struct Work {
 struct Done {
     request_id: String,
     trace_id: Option<String>,
+    /// `_X_AMZN_TRACE_ID` as the handler finds it (read, never written, by this test).
+    trace_env: Option<String>,
+    thread: Option<String>,
     served: u64,
 }
 
@@ -35,31 +39,22 @@ fn work(work: Work, ctx: Context) -> Result<Done> {
     static SERVED: AtomicU64 = AtomicU64::new(0);
     std::thread::sleep(Duration::from_millis(work.sleep_ms));
     if work.panic {
-        panic!("asked to panic in one loop");
+        panic!("asked to panic in one slot");
     }
     Ok(Done {
         request_id: ctx.request_id,
         trace_id: ctx.xray_trace_id,
+        trace_env: std::env::var("_X_AMZN_TRACE_ID").ok(),
+        thread: std::thread::current().name().map(str::to_owned),
         served: SERVED.fetch_add(1, Ordering::Relaxed) + 1,
     })
 }
 
 type WorkFn = fn(Work, Context) -> Result<Done>;
 
-/// A typed handler for every loop, as `concurrent` gives each of its slots a clone of it.
+/// A typed handler, of which `concurrent` gives each slot a clone.
 fn shared_handler() -> Json<WorkFn, Work> {
     lambda_loop::json(work as WorkFn)
-}
-
-/// `loops` loops serving clones of `handler` against `api`, each on its own thread and
-/// connection.
-fn serve_loops<H>(api: &FakeApi, loops: usize, handler: H) -> Vec<Served>
-where
-    H: Handler + Clone + Send + 'static,
-{
-    (0..loops)
-        .map(|_| serve_in_thread(api, handler.clone()))
-        .collect()
 }
 
 fn trace(i: usize) -> String {
@@ -67,9 +62,9 @@ fn trace(i: usize) -> String {
 }
 
 #[test]
-fn process_four_slots_poll_at_once_and_every_invocation_gets_one_answer() {
+fn four_slots_poll_at_once_and_every_invocation_gets_one_answer() {
     let api = FakeApi::start();
-    let child = spawn_example("concurrent", &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")]);
+    let served = serve_concurrently(&api, 4, shared_handler());
     // No event yet: four slots must all be waiting on `next` at the same time.
     api.wait_for_waiting_next(4);
     for i in 1..=8 {
@@ -78,19 +73,16 @@ fn process_four_slots_poll_at_once_and_every_invocation_gets_one_answer() {
                 .header("Lambda-Runtime-Trace-Id", trace(i)),
         );
     }
-    let answers = api.wait_for_answers(8);
+    let answers = served.wait_for_answers(&api, 8);
     assert_eq!(answers.len(), 8);
 
     let mut answered: BTreeMap<String, usize> = BTreeMap::new();
     for answer in &answers {
-        let id = answer
-            .path
-            .strip_prefix("/2018-06-01/runtime/invocation/")
-            .and_then(|rest| rest.strip_suffix("/response"))
-            .unwrap_or_else(|| panic!("not a response: {}", answer.path))
-            .to_owned();
+        let Some((id, "response")) = answer.answered() else {
+            panic!("not a response: {}", answer.path);
+        };
         let reply = answer.body_json();
-        assert_eq!(reply["requestId"], id.as_str(), "answered to the wrong id");
+        assert_eq!(reply["requestId"], id, "answered to the wrong id");
         let i: usize = id.strip_prefix("id-").unwrap().parse().unwrap();
         assert_eq!(
             reply["traceId"],
@@ -113,7 +105,7 @@ fn process_four_slots_poll_at_once_and_every_invocation_gets_one_answer() {
             .contains(&thread),
             "{thread}"
         );
-        *answered.entry(id).or_default() += 1;
+        *answered.entry(id.to_owned()).or_default() += 1;
     }
     assert_eq!(answered.len(), 8, "{answered:?}");
     assert!(answered.values().all(|&count| count == 1), "{answered:?}");
@@ -122,92 +114,31 @@ fn process_four_slots_poll_at_once_and_every_invocation_gets_one_answer() {
     api.wait_for_waiting_next(4);
     assert_eq!(api.most_waiting_next(), 4);
     assert_eq!(api.connections(), 4);
-    // Only the example's own "sleeping" lines: no line of the runtime's.
-    let stderr = child.stderr();
-    assert!(stderr.lines().all(|line| line.ends_with(" ms")), "{stderr}");
+    assert!(!served.is_stopped());
 }
 
 #[test]
-fn four_loops_poll_at_once_and_every_invocation_gets_one_answer() {
+fn a_panic_in_one_slot_is_reported_and_that_slot_keeps_serving() {
     let api = FakeApi::start();
-    let loops = serve_loops(&api, 4, shared_handler());
-    // No event yet: four loops must all be waiting on `next` at the same time.
-    api.wait_for_waiting_next(4);
-    for i in 1..=8 {
-        api.push_event(
-            Event::new(&format!("id-{i}"), br#"{"sleepMs":200}"#.to_vec())
-                .header("Lambda-Runtime-Trace-Id", trace(i)),
-        );
-    }
-    let answers = loops[0].wait_for_answers(&api, 8);
-    assert_eq!(answers.len(), 8);
-    let mut answered: BTreeMap<String, usize> = BTreeMap::new();
-    for answer in &answers {
-        let id = answer
-            .path
-            .strip_prefix("/2018-06-01/runtime/invocation/")
-            .and_then(|rest| rest.strip_suffix("/response"))
-            .unwrap_or_else(|| panic!("not a response: {}", answer.path))
-            .to_owned();
-        let reply = answer.body_json();
-        assert_eq!(reply["requestId"], id.as_str(), "answered to the wrong id");
-        let i: usize = id.strip_prefix("id-").unwrap().parse().unwrap();
-        assert_eq!(
-            reply["traceId"],
-            trace(i),
-            "the trace id of another invocation"
-        );
-        *answered.entry(id).or_default() += 1;
-    }
-    assert_eq!(answered.len(), 8, "{answered:?}");
-    assert!(answered.values().all(|&count| count == 1), "{answered:?}");
-
-    // All four are back at `next`, each on its own kept-alive connection.
-    api.wait_for_waiting_next(4);
-    assert_eq!(api.most_waiting_next(), 4);
-    assert_eq!(api.connections(), 4);
-    api.finish();
-    for served in loops {
-        assert_next_500(&served.join());
-    }
-}
-
-#[test]
-fn a_panic_in_one_loop_is_reported_and_that_loop_keeps_serving() {
-    let api = FakeApi::start();
-    let loops = serve_loops(&api, 2, shared_handler());
+    let served = serve_concurrently(&api, 2, shared_handler());
     api.wait_for_waiting_next(2);
     api.push_event(Event::new("boom", br#"{"panic":true}"#.to_vec()));
-    let answers = loops[0].wait_for_answers(&api, 1);
-    assert_eq!(answers[0].path, "/2018-06-01/runtime/invocation/boom/error");
+    let answers = served.wait_for_answers(&api, 1);
+    assert_eq!(answers[0].answered(), Some(("boom", "error")));
     let error = answers[0].body_json();
     assert_eq!(error["errorType"], "Runtime.Panic");
     let message = error["errorMessage"].as_str().unwrap();
     assert!(
-        message.contains("asked to panic in one loop") && message.contains("tests/concurrency.rs:"),
+        message.contains("asked to panic in one slot") && message.contains("tests/concurrency.rs:"),
         "{message}"
     );
 
-    // Both loops wait on `next` again: the one that panicked is still serving.
+    // Both slots wait on `next` again: the one that panicked is still serving.
     api.wait_for_waiting_next(2);
     api.push_event(Event::new("a", b"{}".to_vec()));
     api.push_event(Event::new("b", b"{}".to_vec()));
-    let answers = loops[0].wait_for_answers(&api, 3);
+    let answers = served.wait_for_answers(&api, 3);
     assert!(answers[1..].iter().all(|a| a.path.ends_with("/response")));
-    api.finish();
-    for served in loops {
-        assert_next_500(&served.join());
-    }
-}
-
-#[test]
-fn process_a_panic_in_one_slot_is_reported_and_that_slot_keeps_serving() {
-    let api = FakeApi::start();
-    let _child = spawn_example("concurrent", &api, &[("AWS_LAMBDA_MAX_CONCURRENCY", "2")]);
-    api.wait_for_waiting_next(2);
-    api.push_event(Event::new("boom", b"panic".to_vec()));
-    let answers = api.wait_for_answers(1);
-    assert_eq!(answers[0].body_json()["errorType"], "Runtime.Panic");
     api.wait_for_waiting_next(2);
 }
 

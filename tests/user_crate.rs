@@ -8,6 +8,8 @@
 //! - A crate of several binaries (`tests/fixtures/several-bins`) gives each binary its own
 //!   smoke event (`--smoke-event NAME=JSON`), and a start-up failure is reported with its
 //!   message and the function's own output.
+//! - build.sh copied alone into the user's crate finds the smoke test's program in the crate's
+//!   lambda-loop dependency (`src/testing/smoke_api.rs`), as docs/deploy.md says.
 //! - A crate that depends on lambda-loop through git reads no manifest of the repository but
 //!   the crate's own: the cargo-lambda template's Cargo.toml gives no `error:`.
 //! - What docs/local.md says a size-profile zip does on a local invoke: a panic is reported,
@@ -73,6 +75,44 @@ fn row_of(output: &Output, name: &str) -> String {
 fn default_build() -> &'static Output {
     static BUILD: OnceLock<Output> = OnceLock::new();
     BUILD.get_or_init(|| build_sh(&[]))
+}
+
+/// docs/deploy.md: "Copy `build.sh` ... into your crate and run it there". Nothing of the
+/// repository is next to the copy, so the smoke test's program comes from the crate's
+/// lambda-loop dependency.
+#[test]
+fn build_sh_copied_alone_into_the_crate_smoke_tests_with_the_dependencys_fake() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let copy = target_dir().join("user-crate-copied-build-sh");
+    if copy.exists() {
+        fs::remove_dir_all(&copy).unwrap();
+    }
+    fs::create_dir_all(copy.join("src")).unwrap();
+    let manifest = fs::read_to_string(fixture().join("Cargo.toml"))
+        .unwrap()
+        .replace(
+            r#"path = "../../..""#,
+            &format!("path = {:?}", repo.to_str().unwrap()),
+        );
+    assert!(manifest.contains(repo.to_str().unwrap()), "{manifest}");
+    fs::write(copy.join("Cargo.toml"), manifest).unwrap();
+    for file in ["Cargo.lock", "src/main.rs"] {
+        fs::copy(fixture().join(file), copy.join(file)).unwrap();
+    }
+    fs::copy(repo.join("build.sh"), copy.join("build.sh")).unwrap();
+    let output = Command::new(copy.join("build.sh"))
+        .args(["--arch", "x86_64"])
+        .current_dir(&copy)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .expect("run the copied build.sh");
+    assert!(output.status.success(), "{}", describe(&output));
+    let row = table_row(&output);
+    assert!(
+        row.contains("ok (error post): Runtime.UnmarshalError"),
+        "{row}"
+    );
 }
 
 #[test]

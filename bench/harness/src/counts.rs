@@ -12,8 +12,7 @@
 //! - syscalls per invocation: `strace -f -c` (all threads) with N and M invocations, each run
 //!   ended by a 500 on `next`; (S(N) − S(M)) / (N − M).
 
-use crate::api::PreparedEvent;
-use crate::session::{self, Ending, Plan};
+use crate::session::{self, BenchEvent, Ending, Plan};
 use crate::{events, Function};
 use std::collections::HashMap;
 use std::path::Path;
@@ -36,7 +35,7 @@ fn run_under(
     ending: Ending,
     scratch: &Path,
 ) -> Result<(), String> {
-    let mut event = PreparedEvent::new(&events::json_event(size));
+    let event = BenchEvent::new(&events::json_event(size));
     let plan = Plan {
         wrapper,
         bin: &function.bin,
@@ -46,7 +45,7 @@ fn run_under(
         timeout: Duration::from_secs(300),
         stderr: scratch.join(format!("{}.count.stderr", function.name)),
     };
-    session::run(&plan, &mut event)
+    session::run(&plan, &event)
         .map(|_| ())
         .map_err(|e| format!("{} under {}: {e}", function.name, wrapper[0]))
 }

@@ -1,11 +1,11 @@
-//! The benchmark harness: a fake Runtime API that spawns each bootstrap and measures it.
+//! The benchmark harness: spawns each bootstrap against the fake Runtime API of
+//! `lambda_loop::testing` and measures it.
 //!
 //! `harness run --manifest FILE [--quick] [--rounds N] [--out FILE]` measures every function of
 //! the manifest (written by run.sh) and prints one markdown table.
 //! `harness serve --bin PATH [--wrap "TOOL ARGS"] [--invocations N] [--size BYTES] [--terminate]`
 //! serves one child N invocations and ends it with a 500 (or SIGTERM at the next `next`) (for strace excerpts and by-hand checks).
 
-mod api;
 mod counts;
 mod events;
 mod probe;
@@ -124,7 +124,7 @@ fn serve(args: &[String]) -> Result<(), String> {
     let size: usize = flag_value(args, "--size")
         .map_or(Ok(64), |n| n.parse())
         .map_err(|_| "bad --size")?;
-    let mut event = api::PreparedEvent::new(&events::json_event(size));
+    let event = session::BenchEvent::new(&events::json_event(size));
     let plan = session::Plan {
         wrapper: &wrapper,
         bin: &bin,
@@ -138,7 +138,7 @@ fn serve(args: &[String]) -> Result<(), String> {
         timeout: std::time::Duration::from_secs(300),
         stderr: std::env::temp_dir().join("lambda-loop-bench-serve.stderr"),
     };
-    let outcome = session::run(&plan, &mut event).map_err(|e| e.to_string())?;
+    let outcome = session::run(&plan, &event).map_err(|e| e.to_string())?;
     eprintln!(
         "served {invocations} invocations of {size} B, all verified; init {:?}, {} connection(s)",
         outcome.init, outcome.connections

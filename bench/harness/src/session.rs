@@ -1,11 +1,19 @@
-//! One run of one bootstrap: spawn it, serve it events, time and verify every answer, end it.
+//! One run of one bootstrap: spawn it against the fake Runtime API (lambda-loop's own,
+//! `lambda_loop::testing`), serve it events, time and verify every answer, end it.
+//!
+//! The events of a phase are queued before it starts, so the fake answers each `next` at once
+//! on the connection's own thread: a cycle has no hop to the harness in it, and every time is
+//! taken by the fake as the bytes go out and come in.
 
-use crate::api::{Call, FakeApi, PreparedEvent, Request};
 use crate::probe;
+use lambda_loop::testing::{digest, Event, FakeApi, Recorded};
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
 use std::time::{Duration, Instant};
 
 /// How the child is ended once its invocations are done.
@@ -37,13 +45,47 @@ pub struct Outcome {
     pub init: Duration,
     /// Per measured invocation: event written → response body fully read.
     pub round_trips: Vec<Duration>,
-    /// Measured invocations per second, whole cycles (event, response, 202, next).
+    /// Measured invocations per second, whole cycles (next, event, response, 202).
     pub per_second: f64,
     /// CPU ns of the child over the measured invocations.
     pub cpu_ns: Option<u64>,
     pub peak_rss_kib: Option<u64>,
     pub threads: Option<usize>,
     pub connections: usize,
+}
+
+/// Every invocation's event: one body, shared by all of them.
+pub struct BenchEvent {
+    body: Arc<[u8]>,
+    digest: u64,
+}
+
+impl BenchEvent {
+    pub fn new(body: &[u8]) -> BenchEvent {
+        BenchEvent {
+            body: body.into(),
+            digest: digest(body),
+        }
+    }
+
+    /// Invocation `n`'s event; a fixed-width id, so every `next` answer has the same size.
+    fn invocation(&self, n: u64) -> Event {
+        // The deadline is far in the future: no runtime should treat the event as expired.
+        Event::shared(&id(n), Arc::clone(&self.body))
+            .header("Lambda-Runtime-Deadline-Ms", "4102444800000")
+            .header(
+                "Lambda-Runtime-Invoked-Function-Arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:bench",
+            )
+            .header(
+                "Lambda-Runtime-Trace-Id",
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            )
+    }
+}
+
+fn id(n: u64) -> String {
+    format!("bench-{n:030}")
 }
 
 /// The environment Lambda gives a bootstrap (the official runtime panics without some).
@@ -96,121 +138,151 @@ fn spawn(plan: &Plan, api: &str) -> io::Result<Child> {
 }
 
 /// Runs the plan with `event` as every invocation's event.
-pub fn run(plan: &Plan, event: &mut PreparedEvent) -> io::Result<Outcome> {
-    let mut api = FakeApi::bind()?;
-    let addr = api.addr();
+pub fn run(plan: &Plan, event: &BenchEvent) -> io::Result<Outcome> {
+    let api = FakeApi::start();
+    // Enough of each answer to show what went wrong; the whole is checked by length and digest.
+    api.keep_body_bytes(300);
     let deadline = Instant::now() + plan.timeout;
     let spawned_at = Instant::now();
-    let mut child = spawn(plan, &addr)?;
+    let mut child = spawn(plan, &api.addr())?;
     let pid = child.id();
-    let result = serve(plan, event, &mut api, &mut child, spawned_at, deadline);
-    let outcome = match result {
-        Ok((outcome, last_next)) => {
+    let exited = AtomicBool::new(false);
+    let (exit_status, exit) = mpsc::channel();
+    thread::scope(|scope| {
+        // The child's end wakes every wait of the fake (`finish` does), so a crash is seen at once.
+        scope.spawn(|| {
+            let status = child.wait();
+            exited.store(true, Ordering::SeqCst);
+            api.finish();
+            let _ = exit_status.send(status);
+        });
+        let result = serve(plan, event, &api, pid, &exited, spawned_at, deadline);
+        if result.is_ok() && !exited.load(Ordering::SeqCst) {
             match plan.ending {
-                Ending::Fail => api.fail(&last_next)?,
-                Ending::Terminate => terminate(pid)?,
+                Ending::Fail => api.finish(),
+                Ending::Terminate => signal(pid, "TERM")?,
             }
-            outcome
+        } else if !exited.load(Ordering::SeqCst) {
+            signal(pid, "KILL")?;
         }
-        Err(e) => {
-            let _ = child.kill();
-            let _ = child.wait();
+        // The child should end by itself now; a stuck one is killed.
+        let exit_by = Duration::from_secs(120).min(plan.timeout);
+        if exit.recv_timeout(exit_by).is_err() {
+            signal(pid, "KILL")?;
+            let _ = exit.recv();
+        }
+        result.map_err(|e| {
             let stderr = std::fs::read_to_string(&plan.stderr).unwrap_or_default();
             let tail: String = stderr.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
-            return Err(io::Error::other(format!(
+            io::Error::other(format!(
                 "{}: {e} (child stderr, last lines: {tail})",
                 plan.bin.display()
-            )));
-        }
-    };
-    // The child should end by itself now; a stuck one is killed.
-    let exit_by = Instant::now() + Duration::from_secs(120).min(plan.timeout);
-    loop {
-        if child.try_wait()?.is_some() {
-            break;
-        }
-        if Instant::now() > exit_by {
-            child.kill()?;
-            child.wait()?;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    Ok(outcome)
+            ))
+        })
+    })
 }
 
-fn terminate(pid: u32) -> io::Result<()> {
+fn signal(pid: u32, name: &str) -> io::Result<()> {
     let status = Command::new("kill")
-        .arg("-TERM")
+        .arg(format!("-{name}"))
         .arg(pid.to_string())
         .status()?;
     if status.success() {
         Ok(())
     } else {
-        Err(io::Error::other(format!("kill -TERM {pid} failed")))
+        Err(io::Error::other(format!("kill -{name} {pid} failed")))
     }
+}
+
+fn is_next(request: &Recorded) -> bool {
+    request.method == "GET" && request.path.ends_with("/runtime/invocation/next")
+}
+
+/// Waits until the child has answered `answers` events and waits in `next` for the one after,
+/// until `deadline`; the requests then.
+fn wait_for_cycles(
+    api: &FakeApi,
+    answers: u64,
+    exited: &AtomicBool,
+    deadline: Instant,
+) -> io::Result<Vec<Recorded>> {
+    let answers = answers as usize;
+    let done = |requests: &[Recorded]| {
+        requests.iter().filter(|r| r.is_answer()).count() >= answers
+            && requests.iter().filter(|r| is_next(r)).count() > answers
+    };
+    let bound = deadline.saturating_duration_since(Instant::now());
+    let requests = api
+        .wait_until_within(bound, |requests| {
+            exited.load(Ordering::SeqCst) || done(requests)
+        })
+        .ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "no request before the deadline"))?;
+    if !done(&requests) {
+        let last: Vec<String> = requests
+            .iter()
+            .rev()
+            .take(3)
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        return Err(io::Error::other(format!(
+            "the child exited after {} requests (last: {last:?})",
+            requests.len()
+        )));
+    }
+    Ok(requests)
 }
 
 fn serve(
     plan: &Plan,
-    event: &mut PreparedEvent,
-    api: &mut FakeApi,
-    child: &mut Child,
+    event: &BenchEvent,
+    api: &FakeApi,
+    pid: u32,
+    exited: &AtomicBool,
     spawned_at: Instant,
     deadline: Instant,
-) -> io::Result<(Outcome, Request)> {
-    let pid = child.id();
-    let mut alive = || matches!(child.try_wait(), Ok(None));
-    let mut request = api.read_request(deadline, &mut alive)?;
-    let init = spawned_at.elapsed();
+) -> io::Result<Outcome> {
     let total = plan.warmup + plan.measured;
+    for n in 0..plan.warmup {
+        api.push_event(event.invocation(n));
+    }
+    wait_for_cycles(api, plan.warmup, exited, deadline)?;
+    // The child waits in `next` now: nothing of it runs between here and the first event.
+    let cpu_before = probe::cpu_ns(pid);
+    for n in plan.warmup..total {
+        api.push_event(event.invocation(n));
+    }
+    let requests = wait_for_cycles(api, total, exited, deadline)?;
+    let cpu_after = probe::cpu_ns(pid);
+    let nexts: Vec<&Recorded> = requests.iter().filter(|r| is_next(r)).collect();
+    let answers: Vec<&Recorded> = requests.iter().filter(|r| r.is_answer()).collect();
+    let init = nexts[0].received_at.duration_since(spawned_at);
     let mut round_trips = Vec::with_capacity(plan.measured as usize);
-    let mut cpu_before = None;
-    let mut loop_start = Instant::now();
-    for n in 0..total {
-        if request.call != Call::Next {
+    for (n, answer) in (0..total).zip(&answers) {
+        let id = id(n);
+        if answer.answered() != Some((id.as_str(), "response")) {
             return Err(io::Error::other(format!(
-                "expected GET next, got {}",
-                request.path
+                "invocation {n}: expected the response of {id}, got {} {}",
+                answer.path,
+                answer.body_text()
             )));
         }
-        if n == plan.warmup {
-            cpu_before = probe::cpu_ns(pid);
-            loop_start = Instant::now();
-        }
-        let sent_at = Instant::now();
-        let id = api.send_event(&request, event, n)?;
-        let post = api.read_request(deadline, &mut alive)?;
-        let round_trip = sent_at.elapsed();
-        if post.call != Call::Response || !post.path.contains(&id) {
-            let detail = String::from_utf8_lossy(&api.body[..api.body.len().min(300)]).into_owned();
-            return Err(io::Error::other(format!(
-                "invocation {n}: expected the response of {id}, got {} {detail}",
-                post.path
-            )));
-        }
-        if api.body != event.event() {
+        if answer.body_len != event.body.len() || answer.body_digest() != event.digest {
             return Err(io::Error::other(format!(
                 "invocation {n}: response differs from the event ({} bytes vs {})",
-                api.body.len(),
-                event.event().len()
+                answer.body_len,
+                event.body.len()
             )));
         }
         if n >= plan.warmup {
-            round_trips.push(round_trip);
+            let sent_at = api.event_written_at(&id).expect("a handed-out event");
+            round_trips.push(answer.received_at.saturating_duration_since(sent_at));
         }
-        api.accept_post(&post)?;
-        request = api.read_request(deadline, &mut alive)?;
     }
-    if request.call != Call::Next {
-        return Err(io::Error::other(format!(
-            "expected GET next, got {}",
-            request.path
-        )));
-    }
-    let elapsed = loop_start.elapsed().as_secs_f64();
-    let cpu_after = probe::cpu_ns(pid);
-    let outcome = Outcome {
+    let elapsed = nexts[total as usize]
+        .received_at
+        .duration_since(nexts[plan.warmup as usize].received_at)
+        .as_secs_f64();
+    Ok(Outcome {
         init,
         per_second: if plan.measured > 0 {
             plan.measured as f64 / elapsed
@@ -221,7 +293,6 @@ fn serve(
         cpu_ns: cpu_before.zip(cpu_after).map(|(a, b)| b.saturating_sub(a)),
         peak_rss_kib: probe::peak_rss_kib(pid),
         threads: probe::threads(pid),
-        connections: api.connections_accepted(),
-    };
-    Ok((outcome, request))
+        connections: api.connections(),
+    })
 }

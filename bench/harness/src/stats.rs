@@ -1,7 +1,6 @@
 //! The timing rounds: every function at every event size, interleaved, several rounds.
 
-use crate::api::PreparedEvent;
-use crate::session::{self, Ending, Plan};
+use crate::session::{self, BenchEvent, Ending, Plan};
 use crate::{events, Function};
 use std::collections::HashMap;
 use std::path::Path;
@@ -72,7 +71,7 @@ pub fn measure_timings(
     quick: bool,
     scratch: &Path,
 ) -> Result<Timings, String> {
-    let mut prepared: Vec<(usize, &'static str, u64, u64, PreparedEvent)> = Vec::new();
+    let mut prepared: Vec<(usize, &'static str, u64, u64, BenchEvent)> = Vec::new();
     for (size, label, warmup, measured) in sizes(quick) {
         let event = events::json_event(size);
         if !events::round_trips_unchanged(&event) {
@@ -80,13 +79,13 @@ pub fn measure_timings(
                 "the {label} event does not survive a serde_json round trip unchanged"
             ));
         }
-        prepared.push((size, label, warmup, measured, PreparedEvent::new(&event)));
+        prepared.push((size, label, warmup, measured, BenchEvent::new(&event)));
     }
     let mut timings = Timings::default();
     for round in 0..rounds {
         eprintln!("harness: timing round {}/{rounds}", round + 1);
         for function in functions {
-            for (_, label, warmup, measured, event) in prepared.iter_mut() {
+            for (_, label, warmup, measured, event) in prepared.iter() {
                 let plan = Plan {
                     wrapper: &[],
                     bin: &function.bin,

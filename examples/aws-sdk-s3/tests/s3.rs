@@ -1,6 +1,7 @@
 //! The S3 example against a real S3 API on 127.0.0.1: a moto server (`pip install
-//! 'moto[server]'`) started by this test and stopped after it, and the project's fake Runtime
-//! API (`tests/support` of lambda-loop) handing the function its events.
+//! 'moto[server]'`) started by this test and stopped after it, and lambda-loop's fake Runtime
+//! API (`lambda_loop::testing`, through the project's `tests/support`) handing the function its
+//! events.
 //!
 //! Without `moto_server` on the PATH this test fails and says so.
 
