@@ -200,6 +200,17 @@
 //! | a panic (abort) | reported, the process ends | every slot's invocation answered, the process ends |
 //! | a 500 from the Runtime API | exit 1, one line | exit 1, one line, whichever slot |
 //!
+//! **`_X_AMZN_TRACE_ID` and threads of your own.** The single loop writes the variable with
+//! `std::env::set_var` before each invocation. A thread you start sees it change under its
+//! feet: through `std::env` (which takes std's lock) it reads the value of whichever
+//! invocation is current, and [`Config::from_env`] is safe from any thread; but a thread that
+//! reads the environment any other way (C code calling `getenv`, or a C library that does, such
+//! as glibc's `getaddrinfo` or `localtime`) races with that write, which is undefined behaviour
+//! (the reason Rust 2024 makes `set_var` unsafe). A function with such threads should read the
+//! trace id from [`Context::xray_trace_id`] and serve a configuration that never has the
+//! environment written: `runtime::start(endpoint, Arc::new(Config::from_lookup(|name|
+//! std::env::var(name).ok())), init)`.
+//!
 //! A value that is not a whole number of at least 1 is reported on stderr and served by one
 //! loop. Choose the plain handler for mutable state (`FnMut`) or when one invocation at a time
 //! is what the function needs; choose `concurrent` when the handler mostly waits on I/O and
