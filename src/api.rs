@@ -129,7 +129,8 @@ impl Client {
         config: &Arc<Config>,
         mut buffer: Vec<u8>,
     ) -> Result<Delivery, RuntimeError> {
-        let call = "GET /runtime/invocation/next";
+        // Written only when a failure is reported.
+        let call = || format!("GET {}", path::NEXT);
         let answer = retry(
             || self.agent.get(self.endpoint.next.clone()).call(),
             unanswered,
@@ -137,21 +138,21 @@ impl Client {
         let mut response = answer.map_err(|failure| {
             if unanswered(&failure) {
                 RuntimeError::Unreachable {
-                    call: call.into(),
+                    call: call(),
                     detail: failure.to_string(),
                 }
             } else {
                 // An answer came but was not valid HTTP: its event can't be answered (there
                 // is no request id to answer to) and asking again would skip it silently.
                 RuntimeError::Protocol {
-                    detail: format!("{call}: {failure}"),
+                    detail: format!("{}: {failure}", call()),
                 }
             }
         })?;
         let status = response.status().as_u16();
         if status != 200 {
             return Err(RuntimeError::Status {
-                call: call.into(),
+                call: call(),
                 status,
             });
         }
@@ -159,7 +160,7 @@ impl Client {
         let context =
             Context::from_headers(headers.map(|(n, v)| (n.as_str(), v.as_bytes())), config)
                 .map_err(|detail| RuntimeError::Protocol {
-                    detail: format!("{call} answered 200 but {detail}"),
+                    detail: format!("{} answered 200 but {detail}", call()),
                 })?;
         let body = response.body_mut();
         // Sized from Content-Length up front: a 6 MB event is read without regrowing.

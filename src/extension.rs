@@ -17,7 +17,7 @@
 //! [`on_shutdown`](crate::runtime::on_shutdown).
 
 use crate::protocol::header::{self, EXTENSION_IDENTIFIER as IDENTIFIER_HEADER};
-use crate::protocol::{path, EXTENSIONS_VERSION as VERSION};
+use crate::protocol::{content_type, path, EXTENSIONS_VERSION as VERSION};
 
 /// The name this runtime registers under.
 pub(crate) const EXTENSION_NAME: &str = "lambda-loop";
@@ -43,7 +43,7 @@ impl Extension {
         let mut answer = agent
             .post(format!("{base}{}", path::EXTENSION_REGISTER))
             .header(header::EXTENSION_NAME, EXTENSION_NAME)
-            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_TYPE, content_type::JSON)
             .send(&br#"{"events":[]}"#[..])
             .map_err(|error| format!("{call} failed: {error}"))?;
         let status = answer.status().as_u16();
