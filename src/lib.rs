@@ -350,9 +350,16 @@ mod inflight;
 mod runtime_line;
 mod sys;
 mod transport;
-// 3. The Runtime API's calls.
-mod api;
+// 3. The Runtime API's calls, and the rules around them: where the API is, the HTTP client,
+// retrying, what an answer means, the path of an invocation's answer, the streamed post.
+mod agent;
+mod answer;
 mod chunked;
+mod client;
+mod endpoint;
+mod invocation_path;
+mod retry;
+mod stream_post;
 // 4. What the loop uses: panics, the response stream, handlers, SnapStart's restore phase.
 mod handler;
 mod panic;
@@ -385,7 +392,7 @@ pub mod runtime {
     //!
     //! The pieces, from the bottom: [`protocol`] names every path, header, error type and
     //! limit; [`Client`] makes the Runtime API's calls, one method each ([`Client::next`],
-    //! [`Client::respond`], [`Client::fail`], [`Client::init_fail`]); [`serve`] is the loop
+    //! [`Client::respond`], [`Client::report_error`], [`Client::report_init_error`], …); [`serve`] is the loop
     //! (`next` → handler → answer) over a [`Handler`]; [`start`] is what the entry points do after
     //! reading the environment (connect, init, serve).
     //!
@@ -401,9 +408,9 @@ pub mod runtime {
     //! eprintln!("{failure}");
     //! ```
 
-    pub use crate::api::{Client, Delivery};
+    pub use crate::client::{Client, NextEvent};
     pub use crate::concurrent::Concurrent;
-    pub use crate::context::Invocation;
+    pub use crate::context::AnswerAddress;
     pub use crate::error::RuntimeError;
     pub use crate::handler::{Handler, Json, Streaming, StreamingJson};
     pub use crate::named::HandlerFn;
@@ -412,9 +419,10 @@ pub mod runtime {
     pub mod protocol {
         pub use crate::protocol::*;
     }
-    pub use crate::serve::{serve, start, Serve};
+    pub use crate::serve::{serve, start, Runnable};
     pub use crate::shutdown::on_shutdown;
     pub use crate::snapstart::{after_restore, before_snapshot};
+    pub use crate::stream_post::StreamPost;
 }
 
 /// The README's examples compile as doc tests, so the README cannot drift from the API.
@@ -441,12 +449,12 @@ pub mod fuzz_targets {
 
     /// The request id as the path segment the runtime posts to.
     pub fn encode_id(request_id: &str) -> String {
-        crate::api::encode_id(request_id)
+        crate::invocation_path::encode_id(request_id)
     }
 
     /// The base URL made from an `AWS_LAMBDA_RUNTIME_API` value.
     pub fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
-        crate::api::base_url(endpoint).map(|url| url.to_string())
+        crate::endpoint::base_url(endpoint).map(|url| url.to_string())
     }
 
     /// The `errorType` as it is sent in the `Lambda-Runtime-Function-Error-Type` header.

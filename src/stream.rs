@@ -3,7 +3,7 @@
 //!
 //! The loop is the same as for a buffered handler (`next`, call the handler, answer); only the
 //! answer differs: the stream posts `/response` itself, chunk by chunk, through
-//! [`Client::open_stream`] (see `chunked.rs` for the wire). Nothing is sent until the handler
+//! [`Client::open_stream`] (see `stream_post.rs`). Nothing is sent until the handler
 //! writes its first byte, so a handler that fails before that is answered with an ordinary
 //! `/error` post; after it, the error can only travel in the stream's trailers.
 
@@ -13,12 +13,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::api::{Client, StreamPost};
-use crate::context::Invocation;
+use crate::client::Client;
+use crate::context::AnswerAddress;
 use crate::error::{Error, Result, RuntimeError};
-use crate::inflight::{self, Abandon};
+use crate::inflight::{self, AnswerWithError};
 use crate::protocol::{content_type, error_type, MAX_STREAM_BYTES};
 use crate::runtime_line::runtime_line;
+use crate::stream_post::StreamPost;
 
 /// Bytes written without a flush are sent in chunks of this size. 64 KiB is one loopback
 /// segment, a fraction of a socket's send buffer, and makes the chunk framing (about 8
@@ -48,9 +49,9 @@ pub struct ResponseStream {
     shared: Option<Arc<Shared>>,
 }
 
-struct Shared(Mutex<State>);
+struct Shared(Mutex<StreamState>);
 
-struct State {
+struct StreamState {
     sink: Sink,
     /// Bytes written but not yet sent (the Runtime API sink only).
     buffer: Vec<u8>,
@@ -65,7 +66,7 @@ enum Sink {
     /// The Runtime API: the response post, opened on the first chunk.
     RuntimeApi {
         client: Client,
-        invocation: Invocation,
+        answer_to: AnswerAddress,
         post: Post,
     },
     /// Local invoke: straight to stdout.
@@ -77,17 +78,17 @@ enum Post {
     NotOpened,
     Open(StreamPost),
     /// The Runtime API could not be reached: nothing of the response was sent.
-    Unreachable(String),
+    Unreachable(RuntimeError),
     /// A write failed after the head went out, or the post has ended.
     Broken(String),
 }
 
 /// How the end of a stream went.
 enum Ended {
-    /// The Runtime API answered the whole post; its answer judged.
-    Answered(Result<(), RuntimeError>),
+    /// The post was ended, and its answer judged.
+    Judged(Result<(), RuntimeError>),
     /// Nothing was sent: the invocation can still be answered with an error post.
-    NothingSent(String),
+    NothingSent(RuntimeError),
     /// The post broke part way: the invocation cannot be answered again.
     Lost(String),
 }
@@ -100,13 +101,13 @@ fn broken_stream(detail: &str) -> io::Error {
     )
 }
 
-fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+fn lock(shared: &Shared) -> MutexGuard<'_, StreamState> {
     shared.0.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl ResponseStream {
     fn new(sink: Sink) -> ResponseStream {
-        let shared = Arc::new(Shared(Mutex::new(State {
+        let shared = Arc::new(Shared(Mutex::new(StreamState {
             sink,
             buffer: Vec::new(),
             written: 0,
@@ -126,10 +127,10 @@ impl ResponseStream {
     }
 
     /// A stream that answers `invocation` through `client`.
-    pub(crate) fn to_runtime_api(client: &Client, invocation: &Invocation) -> ResponseStream {
+    pub(crate) fn to_runtime_api(client: &Client, answer_to: &AnswerAddress) -> ResponseStream {
         ResponseStream::new(Sink::RuntimeApi {
             client: client.clone(),
-            invocation: invocation.clone(),
+            answer_to: answer_to.clone(),
             post: Post::NotOpened,
         })
     }
@@ -139,7 +140,7 @@ impl ResponseStream {
         ResponseStream::new(Sink::Stdout)
     }
 
-    fn state(&self) -> io::Result<MutexGuard<'_, State>> {
+    fn state(&self) -> io::Result<MutexGuard<'_, StreamState>> {
         match &self.shared {
             Some(shared) => Ok(lock(shared)),
             None => Err(io::Error::new(
@@ -188,13 +189,7 @@ impl ResponseStream {
             ));
         }
         state.content_type = content_type::HTTP_INTEGRATION;
-        let prelude = http_prelude(status_code, headers, cookies);
-        let mut rest = &prelude[..];
-        while !rest.is_empty() {
-            let accepted = state.write(rest)?;
-            rest = &rest[accepted..];
-        }
-        Ok(())
+        state.write_all(&http_prelude(status_code, headers, cookies))
     }
 
     /// Ends the response of an invocation on the Runtime API: the last chunk and, for a
@@ -207,29 +202,29 @@ impl ResponseStream {
         let error = state.cut_error().or(outcome.err());
         let (client, invocation) = match &state.sink {
             Sink::RuntimeApi {
-                client, invocation, ..
-            } => (client.clone(), invocation.clone()),
+                client, answer_to, ..
+            } => (client.clone(), answer_to.clone()),
             Sink::Stdout => return Ok(()),
         };
         if let Some(error) = &error {
             if state.written == 0 {
-                return client.fail(&invocation, error);
+                return client.report_error(&invocation, error);
             }
         }
         match state.end(error.as_ref()) {
-            Ended::Answered(judged) => judged,
-            Ended::NothingSent(detail) => {
+            Ended::Judged(judged) => judged,
+            Ended::NothingSent(failure) => {
                 runtime_line!(
                     Error,
-                    "the response stream could not be sent ({detail}); reporting an error instead"
+                    "the response stream could not be sent ({failure}); reporting an error instead"
                 );
                 let error = error.unwrap_or_else(|| {
                     Error::new(
                         error_type::STREAM,
-                        format!("the response stream could not be opened: {detail}"),
+                        format!("the response stream could not be opened: {failure}"),
                     )
                 });
-                client.fail(&invocation, &error)
+                client.report_error(&invocation, &error)
             }
             Ended::Lost(detail) => {
                 runtime_line!(Error, "{detail}; going on to the next event");
@@ -276,8 +271,8 @@ impl fmt::Debug for ResponseStream {
 }
 
 /// The panic hook ends a begun stream with the panic in its trailers.
-impl Abandon for Shared {
-    fn abandon(&self, _invocation: &Invocation, error: &Error) -> bool {
+impl AnswerWithError for Shared {
+    fn answer_with_error(&self, _invocation: &AnswerAddress, error: &Error) -> bool {
         // Held means a write is in progress: on another slot's thread it ends in a moment; on
         // this thread (a panic from inside a write) it never will, and an error post is the
         // best that can still be done.
@@ -297,9 +292,9 @@ impl Abandon for Shared {
             return false;
         }
         let failure = match state.end(Some(error)) {
-            Ended::Answered(Ok(())) => return true,
-            Ended::Answered(Err(judged)) => judged.to_string(),
-            Ended::NothingSent(detail) | Ended::Lost(detail) => detail,
+            Ended::Judged(Ok(())) => return true,
+            Ended::Judged(Err(failure)) | Ended::NothingSent(failure) => failure.to_string(),
+            Ended::Lost(detail) => detail,
         };
         runtime_line!(
             Error,
@@ -309,7 +304,8 @@ impl Abandon for Shared {
     }
 }
 
-impl State {
+/// What the handler writes: taken up to the limit, sent in chunks as the buffer fills.
+impl Write for StreamState {
     /// Takes as much of `data` as the limit allows, sending a chunk whenever the buffer fills.
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if data.is_empty() {
@@ -353,7 +349,9 @@ impl State {
             Sink::RuntimeApi { .. } => self.send_buffer(),
         }
     }
+}
 
+impl StreamState {
     fn send_buffer(&mut self) -> io::Result<()> {
         let buffer = std::mem::take(&mut self.buffer);
         let sent = self.send(&buffer);
@@ -367,22 +365,16 @@ impl State {
         if data.is_empty() {
             return Ok(());
         }
-        let content_type = self.content_type;
-        let Sink::RuntimeApi {
-            client,
-            invocation,
-            post,
-        } = &mut self.sink
-        else {
+        let Some(post) = self.opened_post() else {
             return Ok(()); // stdout is written directly
         };
-        open_if_needed(post, client, invocation, content_type);
         let failure = match post {
             Post::Open(body) => match body.chunk(data) {
                 Ok(()) => return Ok(()),
                 Err(error) => format!("{} failed part way ({error})", body.call()),
             },
-            Post::Unreachable(detail) | Post::Broken(detail) => return Err(broken_stream(detail)),
+            Post::Unreachable(failure) => return Err(broken_stream(&failure.to_string())),
+            Post::Broken(detail) => return Err(broken_stream(detail)),
             Post::NotOpened => unreachable!("opened above"),
         };
         // Logged once, when the invocation ends.
@@ -394,28 +386,37 @@ impl State {
     /// Sends the rest of the response and the end of the body (with trailers for `error`),
     /// and judges the Runtime API's answer.
     fn end(&mut self, error: Option<&Error>) -> Ended {
-        let content_type = self.content_type;
-        let Sink::RuntimeApi {
-            client,
-            invocation,
-            post,
-        } = &mut self.sink
-        else {
-            return Ended::Answered(Ok(())); // stdout has everything already
+        let Some(post) = self.opened_post() else {
+            return Ended::Judged(Ok(())); // stdout has everything already
         };
-        open_if_needed(post, client, invocation, content_type);
         // The post is done either way: its socket is dropped here.
         let ended = match std::mem::replace(post, Post::Broken("the response has ended".into())) {
-            Post::Open(body) => match body.end(&self.buffer, error) {
-                Ok(judged) => Ended::Answered(judged),
-                Err(detail) => Ended::Lost(detail),
-            },
-            Post::Unreachable(detail) => Ended::NothingSent(detail),
+            Post::Open(body) => Ended::Judged(body.end(&self.buffer, error)),
+            Post::Unreachable(failure) => Ended::NothingSent(failure),
             Post::Broken(detail) => Ended::Lost(detail),
             Post::NotOpened => unreachable!("opened above"),
         };
         self.buffer.clear();
         ended
+    }
+
+    /// The Runtime API's post, opened first if nothing was sent yet; `None` for stdout.
+    fn opened_post(&mut self) -> Option<&mut Post> {
+        let Sink::RuntimeApi {
+            client,
+            answer_to,
+            post,
+        } = &mut self.sink
+        else {
+            return None;
+        };
+        if let Post::NotOpened = post {
+            *post = match client.open_stream(answer_to, self.content_type) {
+                Ok(opened) => Post::Open(opened),
+                Err(failure) => Post::Unreachable(failure),
+            };
+        }
+        Some(post)
     }
 
     /// `Runtime.ResponseTooLarge` if bytes past the limit were refused.
@@ -426,15 +427,6 @@ impl State {
                 format!("the streamed response reached Lambda's limit of {MAX_STREAM_BYTES} bytes; the bytes past it were not sent"),
             )
         })
-    }
-}
-
-fn open_if_needed(post: &mut Post, client: &Client, invocation: &Invocation, body_type: &str) {
-    if let Post::NotOpened = post {
-        *post = match client.open_stream(invocation, body_type) {
-            Ok(opened) => Post::Open(opened),
-            Err(detail) => Post::Unreachable(detail),
-        };
     }
 }
 
