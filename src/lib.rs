@@ -412,7 +412,9 @@ pub mod runtime {
     pub use crate::concurrent::Concurrent;
     pub use crate::context::AnswerAddress;
     pub use crate::error::RuntimeError;
-    pub use crate::handler::{Handler, Json, Streaming, StreamingJson};
+    pub use crate::handler::{
+        AnswerKind, Buffered, Handler, Json, Out, Returns, Streamed, Streaming, StreamingJson,
+    };
     pub use crate::named::HandlerFn;
     /// The words of the Lambda Runtime API, each named once: paths, header names, content
     /// types, the `Runtime.*` error types, the environment variables, and the limits.

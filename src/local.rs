@@ -39,17 +39,7 @@ where
         serve::invoke_locally(runnable.into_handler(), &event, context)
     });
     match outcome {
-        Ok(response) => {
-            let mut stdout = std::io::stdout().lock();
-            if stdout
-                .write_all(&response)
-                .and_then(|()| stdout.flush())
-                .is_err()
-            {
-                exit(1);
-            }
-            exit(0);
-        }
+        Ok(()) => exit(0),
         Err(error) => {
             print_error(&error);
             exit(1);

@@ -12,13 +12,12 @@ use std::sync::Arc;
 use crate::client::{Client, NextEvent};
 use crate::context::{AnswerAddress, Config, Context};
 use crate::error::{Result, RuntimeError};
-use crate::handler::Handler;
+use crate::handler::{AnswerKind, Handler, Out, Returns};
 use crate::inflight;
 use crate::panic;
 use crate::protocol::env;
 use crate::runtime_line::runtime_line;
 use crate::snapstart;
-use crate::stream::ResponseStream;
 
 /// The life of an invocation, over and over. Returns only when the Runtime API fails (the
 /// caller should then end the process: Lambda starts a fresh environment).
@@ -55,13 +54,12 @@ pub fn serve<H: Handler>(
         } = client.next_into(config, std::mem::take(&mut spare))?;
         // 2. The handler (a panic becomes the invocation's error).
         inflight::begin(&answer_to);
-        let mut stream = match H::STREAMS {
-            true => ResponseStream::to_runtime_api(client, &answer_to),
-            false => ResponseStream::unused(),
-        };
+        // Nothing for a buffered answer; the response stream for a streamed one.
+        let mut pending = H::Answer::to_runtime_api(client, &answer_to);
         let outcome = match event {
             Ok(event) => {
-                let outcome = panic::catching(|| handler.call(&event, context, &mut stream));
+                let out = H::Answer::out(&mut pending);
+                let outcome = panic::catching(|| handler.call(&event, context, out));
                 if event.capacity() <= SPARE_BYTES {
                     spare = event;
                 }
@@ -71,11 +69,9 @@ pub fn serve<H: Handler>(
         };
         // 3. The answer: exactly one, unless a panic elsewhere gave it already.
         if inflight::answer_now() {
-            let answered = match (H::STREAMS, outcome) {
-                (true, outcome) => stream.finish(outcome.map(drop)),
-                (false, Ok(response)) => client.respond(&answer_to, &response),
-                (false, Err(error)) => client.report_error(&answer_to, &error),
-            };
+            // The response or the error post; the end of the stream (or an error post when
+            // nothing was streamed).
+            let answered = H::Answer::send(pending, outcome, client, &answer_to);
             inflight::answered();
             answered?;
         }
@@ -86,25 +82,19 @@ pub fn serve<H: Handler>(
 /// allocation, and a large one's memory is not held between invocations.
 const SPARE_BYTES: usize = 64 * 1024;
 
-/// The loop's one-shot sibling for a local invoke: the handler once, on a given event, with
-/// a streamed answer going to stdout as it is written. Returns what a buffered handler
-/// returned (a streaming handler's bytes are out already).
+/// The loop's one-shot sibling for a local invoke: the handler once, on a given event, its
+/// answer on stdout (a streamed one as it is written). The error is the caller's to print.
 pub(crate) fn invoke_locally<H: Handler>(
     mut handler: H,
     event: &[u8],
     context: Context,
-) -> Result<Vec<u8>> {
+) -> Result<()> {
     inflight::begin(&AnswerAddress::of(&context));
-    let mut stream = match H::STREAMS {
-        true => ResponseStream::to_stdout(),
-        false => ResponseStream::unused(),
-    };
-    let outcome = panic::catching(|| handler.call(event, context, &mut stream));
+    let mut pending = H::Answer::to_stdout();
+    let out = H::Answer::out(&mut pending);
+    let outcome = panic::catching(|| handler.call(event, context, out));
     inflight::answered();
-    match H::STREAMS {
-        true => stream.finish_local(outcome.map(drop)).map(|()| Vec::new()),
-        false => outcome,
-    }
+    H::Answer::finish_local(pending, outcome)
 }
 
 /// What the entry points ([`run`](crate::run), [`run_init`](crate::run_init),
@@ -202,14 +192,9 @@ impl<H> SetsTraceEnv<H> {
 }
 
 impl<H: Handler> Handler for SetsTraceEnv<H> {
-    const STREAMS: bool = H::STREAMS;
+    type Answer = H::Answer;
 
-    fn call(
-        &mut self,
-        event: &[u8],
-        context: Context,
-        out: &mut ResponseStream,
-    ) -> Result<Vec<u8>> {
+    fn call(&mut self, event: &[u8], context: Context, out: Out<'_, H>) -> Result<Returns<H>> {
         match context.xray_trace_id.as_deref() {
             _ if !self.enabled => {}
             // set_var panics on a NUL byte; such a header is no trace id anyway.

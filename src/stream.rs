@@ -41,12 +41,13 @@ const BUFFER_BYTES: usize = 64 * 1024;
 /// - If the Runtime API connection breaks, `write` and `flush` fail from then on; returning
 ///   the error with `?` is right (the runtime has already logged the broken stream).
 ///
-/// Handlers get one from [`streaming`](crate::streaming); a buffered handler's stream is
-/// unused, and writing to it fails.
+/// Handlers get one from [`streaming`](crate::streaming) and [`streaming_json`](crate::streaming_json);
+/// a loop of your own makes one with [`ResponseStream::new`] and ends it with
+/// [`ResponseStream::finish`].
 pub struct ResponseStream {
     /// Shared with the in-flight registry, so that the panic hook can end the stream with error
-    /// trailers when a panic is about to abort the process. `None`: a buffered handler's.
-    shared: Option<Arc<Shared>>,
+    /// trailers when a panic is about to abort the process.
+    shared: Arc<Shared>,
 }
 
 struct Shared(Mutex<StreamState>);
@@ -106,7 +107,7 @@ fn lock(shared: &Shared) -> MutexGuard<'_, StreamState> {
 }
 
 impl ResponseStream {
-    fn new(sink: Sink) -> ResponseStream {
+    fn with_sink(sink: Sink) -> ResponseStream {
         let shared = Arc::new(Shared(Mutex::new(StreamState {
             sink,
             buffer: Vec::new(),
@@ -116,19 +117,39 @@ impl ResponseStream {
         })));
         let weak = Arc::downgrade(&shared);
         inflight::stream_attached(weak);
-        ResponseStream {
-            shared: Some(shared),
-        }
+        ResponseStream { shared }
     }
 
-    /// The stream a buffered handler is given: it is never used.
-    pub(crate) fn unused() -> ResponseStream {
-        ResponseStream { shared: None }
-    }
-
-    /// A stream that answers `invocation` through `client`.
-    pub(crate) fn to_runtime_api(client: &Client, answer_to: &AnswerAddress) -> ResponseStream {
-        ResponseStream::new(Sink::RuntimeApi {
+    /// A stream that answers `answer_to` through `client`: its bytes go out in a streamed
+    /// `/response` post, opened when the first chunk is sent. End it with
+    /// [`finish`](ResponseStream::finish).
+    ///
+    /// A loop of your own that streams:
+    ///
+    /// ```no_run
+    /// use std::io::Write;
+    /// use std::sync::Arc;
+    /// use lambda_loop::runtime::Client;
+    /// use lambda_loop::ResponseStream;
+    ///
+    /// let client = Client::new("127.0.0.1:9001")?;
+    /// let config = Arc::new(lambda_loop::Config::default());
+    /// loop {
+    ///     let next = client.next(&config)?;
+    ///     let mut stream = ResponseStream::new(&client, &next.answer_to);
+    ///     let outcome = next.event.and_then(|event| {
+    ///         writeln!(stream, "{} bytes for {}", event.len(), next.context.request_id)?;
+    ///         stream.flush()?; // the caller has this line now
+    ///         Ok(stream.write_all(&event)?)
+    ///     });
+    ///     // The last chunk, or the error: in the trailers once bytes went out, else as an
+    ///     // ordinary error post.
+    ///     stream.finish(outcome)?;
+    /// }
+    /// # Ok::<(), lambda_loop::runtime::RuntimeError>(())
+    /// ```
+    pub fn new(client: &Client, answer_to: &AnswerAddress) -> ResponseStream {
+        ResponseStream::with_sink(Sink::RuntimeApi {
             client: client.clone(),
             answer_to: answer_to.clone(),
             post: Post::NotOpened,
@@ -137,17 +158,11 @@ impl ResponseStream {
 
     /// A stream to stdout, for local invoke.
     pub(crate) fn to_stdout() -> ResponseStream {
-        ResponseStream::new(Sink::Stdout)
+        ResponseStream::with_sink(Sink::Stdout)
     }
 
-    fn state(&self) -> io::Result<MutexGuard<'_, StreamState>> {
-        match &self.shared {
-            Some(shared) => Ok(lock(shared)),
-            None => Err(io::Error::new(
-                ErrorKind::Unsupported,
-                "this handler's answer is buffered: wrap it in lambda_loop::streaming to stream",
-            )),
-        }
+    fn state(&self) -> MutexGuard<'_, StreamState> {
+        lock(&self.shared)
     }
 
     /// Starts an HTTP response for a Lambda function URL (or another HTTP integration):
@@ -175,7 +190,7 @@ impl ResponseStream {
         headers: &[(&str, &str)],
         cookies: &[&str],
     ) -> io::Result<()> {
-        let mut state = self.state()?;
+        let mut state = self.state();
         if state.written > 0 {
             return Err(io::Error::new(
                 ErrorKind::InvalidInput,
@@ -192,13 +207,11 @@ impl ResponseStream {
         state.write_all(&http_prelude(status_code, headers, cookies))
     }
 
-    /// Ends the response of an invocation on the Runtime API: the last chunk and, for a
-    /// failure, the error trailers; or an error post if nothing was sent.
-    pub(crate) fn finish(self, outcome: Result<()>) -> Result<(), RuntimeError> {
-        let Some(shared) = &self.shared else {
-            return Ok(());
-        };
-        let mut state = lock(shared);
+    /// Ends the response: the last chunk and, for a failure (`outcome`'s, or the limit's), the
+    /// error trailers; or an ordinary error post if nothing was sent. `Err` only when the
+    /// Runtime API is broken (a 5xx), as for [`Client::respond`].
+    pub fn finish(self, outcome: Result<()>) -> Result<(), RuntimeError> {
+        let mut state = self.state();
         let error = state.cut_error().or(outcome.err());
         let (client, invocation) = match &state.sink {
             Sink::RuntimeApi {
@@ -235,11 +248,7 @@ impl ResponseStream {
 
     /// Ends a local invoke's response: the outcome, or the limit's error.
     pub(crate) fn finish_local(self, outcome: Result<()>) -> Result<()> {
-        let cut = self
-            .shared
-            .as_deref()
-            .and_then(|shared| lock(shared).cut_error());
-        match cut {
+        match self.state().cut_error() {
             Some(error) => Err(error),
             None => outcome,
         }
@@ -248,25 +257,22 @@ impl ResponseStream {
 
 impl Write for ResponseStream {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.state()?.write(data)
+        self.state().write(data)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.state()?.flush()
+        self.state().flush()
     }
 }
 
 impl fmt::Debug for ResponseStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut debug = f.debug_struct("ResponseStream");
-        if let Some(shared) = &self.shared {
-            let state = lock(shared);
-            debug
-                .field("written", &state.written)
-                .field("buffered", &state.buffer.len())
-                .field("content_type", &state.content_type);
-        }
-        debug.finish()
+        let state = self.state();
+        f.debug_struct("ResponseStream")
+            .field("written", &state.written)
+            .field("buffered", &state.buffer.len())
+            .field("content_type", &state.content_type)
+            .finish()
     }
 }
 
