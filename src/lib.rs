@@ -392,8 +392,13 @@ pub mod runtime {
     //!
     //! The pieces, from the bottom: [`protocol`] names every path, header, error type and
     //! limit; [`Client`] makes the Runtime API's calls, one method each ([`Client::next`],
-    //! [`Client::respond`], [`Client::report_error`], [`Client::report_init_error`], …); [`serve`] is the loop
-    //! (`next` → handler → answer) over a [`Handler`]; [`start`] is what the entry points do after
+    //! [`Client::respond`], [`Client::report_error`], [`Client::report_init_error`],
+    //! [`Client::restore_next`], [`Client::report_restore_error`], [`Client::open_stream`]),
+    //! and every one of them fails with a [`RuntimeError`]; a
+    //! [`ResponseStream`](crate::ResponseStream) made with
+    //! [`ResponseStream::new`](crate::ResponseStream::new) streams an answer from a loop of your
+    //! own (its docs have such a loop), over a [`StreamPost`]; [`serve`] is the loop (`next` →
+    //! handler → answer) over a [`Handler`]; [`start`] is what the entry points do after
     //! reading the environment (connect, init, serve).
     //!
     //! ```no_run
