@@ -23,12 +23,13 @@
 //!
 //! (Every line ends with CRLF, and so does every chunk's data.) Each piece goes out in one
 //! vectored write, so a chunk costs one syscall, however it is framed. Which headers the head
-//! carries, and what the answer means, is `api.rs`'s business.
+//! carries is `stream_post.rs`'s business, and what the answer means `answer.rs`'s.
 
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
 
 use base64::Engine;
 
+use crate::answer::drain;
 use crate::error::Error;
 use crate::protocol::{header, MAX_ANSWER_BYTES, USER_AGENT};
 use crate::transport::write_all_vectored;
@@ -152,7 +153,7 @@ pub(crate) fn read_answer(mut answer: impl Read) -> io::Result<u16> {
                 let rest = length
                     .min(MAX_ANSWER_BYTES)
                     .saturating_sub((buffer.len() - head_len) as u64);
-                io::copy(&mut answer.take(rest), &mut io::sink())?;
+                drain(answer.take(rest));
                 return Ok(status);
             }
             Ok(httparse::Status::Partial) if (buffer.len() as u64) < MAX_ANSWER_BYTES => {}

@@ -4,7 +4,7 @@
 //!
 //! No executor and no shared queue: N independent loops, each over its own clone of the
 //! handler, except that `_X_AMZN_TRACE_ID` is left alone (one process-wide variable would race between slots; each
-//! handler finds its trace id in its [`Context`]). The main thread only waits: the first slot
+//! handler finds its trace id in its [`Context`](crate::Context)). The main thread only waits: the first slot
 //! that meets a fatal Runtime API failure ends the process, with one line on stderr.
 
 use std::convert::Infallible;
@@ -12,12 +12,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc};
 use std::thread;
 
-use crate::api::Client;
-use crate::context::{Config, Context};
+use crate::client::Client;
+use crate::context::Config;
 use crate::error::{Result, RuntimeError};
 use crate::handler::Handler;
 use crate::runtime_line::exit_with;
-use crate::serve::{self, Serve};
+use crate::serve::{self, Runnable};
 
 /// Stack of each slot thread: 8 MiB, the main thread's usual limit, so that a handler (deep
 /// recursion, deeply nested JSON) behaves the same in one loop and in N. Only the pages a
@@ -55,7 +55,7 @@ pub struct Concurrent<H> {
 ///   invocation as usual.
 /// - With a value that is not a whole number of at least 1, one line on stderr says so and
 ///   the single loop serves (fewer slots than allowed is always correct; guessing more is not).
-/// - With N > 1, `_X_AMZN_TRACE_ID` is never set: the trace id is in [`Context::xray_trace_id`].
+/// - With N > 1, `_X_AMZN_TRACE_ID` is never set: the trace id is in [`Context::xray_trace_id`](crate::Context::xray_trace_id).
 /// - A panic in one slot is reported for its invocation. Under `panic = "unwind"` that slot
 ///   keeps serving; under `panic = "abort"` the panic hook answers every slot's invocation in
 ///   flight (the others with `Runtime.Aborted`, naming the panic) before the process ends.
@@ -68,14 +68,16 @@ where
     Concurrent { handler }
 }
 
-impl<H> Serve for Concurrent<H>
+impl<H> Runnable for Concurrent<H>
 where
     H: Handler + Clone + Send,
 {
-    fn serve(self, client: &Client, config: &Arc<Config>) -> Result<Infallible, RuntimeError> {
+    type Handler = H;
+
+    fn run_loops(self, client: &Client, config: &Arc<Config>) -> Result<Infallible, RuntimeError> {
         let slots = config.max_concurrency;
         if slots == 1 {
-            return serve::serve_one_at_a_time(client, config, self.handler);
+            return serve::run_single_loop(client, config, self.handler);
         }
         let handler = &self.handler;
         thread::scope(|scope| {
@@ -112,7 +114,7 @@ where
         })
     }
 
-    fn invoke_once(self, event: &[u8], context: Context) -> Result<Vec<u8>> {
-        serve::invoke_once(self.handler, event, context)
+    fn into_handler(self) -> H {
+        self.handler
     }
 }

@@ -1,6 +1,6 @@
 //! What a handler knows about its invocation ([`Context`], parsed from the headers of the `next`
-//! answer), about its function ([`Config`], read from the environment once at start), and whom
-//! the runtime answers ([`Invocation`]).
+//! answer), about its function ([`Config`], read from the environment once at start), and
+//! where the runtime posts the invocation's answer ([`AnswerAddress`]).
 //!
 //! Everything here is pure parsing: no I/O, no environment writes, so it is tested (and
 //! fuzzed) without a network.
@@ -240,18 +240,19 @@ pub(crate) fn epoch_ms(time: SystemTime) -> u64 {
         .map_or(0, |since| since.as_millis() as u64)
 }
 
-/// Whom an invocation's answer goes to: the request id (the path of the posts) and the
-/// delivery's invocation id, where `next` sent one. Cheap to clone (shared text).
+/// Where an invocation's answer goes: the request id (the path of the posts) and the
+/// delivery's invocation id (echoed on them), where `next` sent one. Cheap to clone (shared
+/// text).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invocation {
+pub struct AnswerAddress {
     request_id: Arc<str>,
     invocation_id: Option<Arc<str>>,
 }
 
-impl Invocation {
-    /// The invocation a context describes.
-    pub fn of(context: &Context) -> Invocation {
-        Invocation {
+impl AnswerAddress {
+    /// Where the answer to the invocation a context describes goes.
+    pub fn of(context: &Context) -> AnswerAddress {
+        AnswerAddress {
             request_id: Arc::from(context.request_id.as_str()),
             invocation_id: context.invocation_id.as_deref().map(Arc::from),
         }
@@ -446,7 +447,7 @@ mod tests {
             ("Lambda-Runtime-Invocation-Id", b"inv-9"),
         ])
         .unwrap();
-        let invocation = Invocation::of(&context);
+        let invocation = AnswerAddress::of(&context);
         assert_eq!(invocation.request_id(), "req");
         assert_eq!(invocation.invocation_id(), Some("inv-9"));
     }

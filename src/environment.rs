@@ -2,10 +2,16 @@
 //! every entry of the environment for each name it is asked for (Lambda sets about twenty
 //! variables, and most names the runtime reads share the prefix `AWS_LAMBDA_`): one pass that
 //! matches all the wanted names at once costs a fraction of one scan per name.
+//!
+//! The pass goes through `std::env::vars_os`, which holds std's lock on the environment while
+//! it copies it: sound whatever else runs, even a thread that calls [`Config::from_env`] while
+//! the single loop writes `_X_AMZN_TRACE_ID`. Reading C's `environ` in place, without that
+//! lock, saved a few hundred instructions at start but raced with any such write.
+
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use crate::context::{Config, CONFIG_VARIABLES};
 use crate::protocol::env;
-use crate::sys;
 
 /// The values of a fixed set of names, found in one pass over the environment.
 pub(crate) struct Found<const N: usize> {
@@ -13,20 +19,19 @@ pub(crate) struct Found<const N: usize> {
     values: [Option<Vec<u8>>; N],
 }
 
-/// Reads `names` from the process environment in one pass, reading C's `environ` in place
-/// without std's lock: only for the start, before the loop writes to the environment. Where
-/// a name appears twice, the first entry wins, as with `getenv`.
+/// Reads `names` from the process environment in one pass, under std's lock on the
+/// environment (so any thread may call it, at any time). Where a name appears twice, the first
+/// entry wins, as with `getenv`.
 pub(crate) fn read<const N: usize>(names: [&'static str; N]) -> Found<N> {
     let mut values: [Option<Vec<u8>>; N] = std::array::from_fn(|_| None);
-    sys::for_each_environment_entry(|entry| {
-        let Some(equals) = entry.iter().position(|&byte| byte == b'=') else {
-            return;
-        };
-        let (name, value) = (&entry[..equals], &entry[equals + 1..]);
-        if let Some(slot) = names.iter().position(|wanted| wanted.as_bytes() == name) {
-            values[slot].get_or_insert_with(|| value.to_vec());
+    for (name, value) in std::env::vars_os() {
+        if let Some(slot) = names
+            .iter()
+            .position(|wanted| wanted.as_bytes() == name.as_bytes())
+        {
+            values[slot].get_or_insert_with(|| value.into_vec());
         }
-    });
+    }
     Found { names, values }
 }
 
@@ -64,15 +69,15 @@ pub(crate) fn read_at_start() -> (Config, Option<String>) {
     (config, endpoint)
 }
 
-/// The endpoint of the Runtime API, from `AWS_LAMBDA_RUNTIME_API`; `None` when unset. Read
-/// through std (which takes its lock on the environment), because it may be called while the
-/// loop runs and writes `_X_AMZN_TRACE_ID`.
+/// The endpoint of the Runtime API, from `AWS_LAMBDA_RUNTIME_API`; `None` when unset (for
+/// `on_shutdown`, which needs no configuration).
 pub(crate) fn endpoint() -> Option<String> {
     std::env::var_os(env::RUNTIME_API).map(|value| value.to_string_lossy().into_owned())
 }
 
 impl Config {
-    /// Reads the configuration from the process environment.
+    /// Reads the configuration from the process environment, in one pass under std's lock on
+    /// the environment: any thread may call it at any time.
     pub fn from_env() -> Config {
         read_at_start().0
     }

@@ -263,6 +263,14 @@ pub enum RuntimeError {
         /// The HTTP status code.
         status: u16,
     },
+    /// A call that must succeed for the runtime to go on (SnapStart's `restore/next`, a report
+    /// posted before the process exits) was answered with a status other than 2xx.
+    NotAccepted {
+        /// Which call got it.
+        call: String,
+        /// The HTTP status code.
+        status: u16,
+    },
     /// A `next` answer broke the protocol (e.g. no request id): there is no invocation to
     /// answer to, so the environment cannot be trusted.
     Protocol {
@@ -302,6 +310,7 @@ impl fmt::Display for RuntimeError {
             RuntimeError::Status { call, status } => {
                 write!(f, "the Runtime API answered {status} to {call}; the environment is broken")
             }
+            RuntimeError::NotAccepted { call, status } => write!(f, "{call} answered {status}"),
             RuntimeError::Protocol { detail } => {
                 write!(f, "the Runtime API broke the protocol: {detail}")
             }
@@ -320,6 +329,18 @@ impl fmt::Display for RuntimeError {
                 write!(f, "the SnapStart restore failed: {message}")?;
                 write_unreported(f, unreported)
             }
+        }
+    }
+}
+
+impl RuntimeError {
+    /// Initialisation failed with `error`, and `report` is how posting it to
+    /// `/runtime/init/error` went: why the runtime stops.
+    pub(crate) fn init_failed(error: &Error, report: Result<(), RuntimeError>) -> RuntimeError {
+        RuntimeError::Init {
+            error_type: error.error_type().to_owned(),
+            message: error.message().to_owned(),
+            unreported: report.err().map(|failure| failure.to_string()),
         }
     }
 }

@@ -12,12 +12,16 @@
 //! event (SHUTDOWN is for external extensions), so the call registers for none and
 //! `event/next` simply waits for the life of the environment.
 //!
-//! This is a second client next to [`crate::api`] on purpose: it has its own connection (one
+//! This is a second client next to the Runtime API's `Client` on purpose: it has its own connection (one
 //! call of it is always pending) and is linked only into binaries that call
 //! [`on_shutdown`](crate::runtime::on_shutdown).
 
+use crate::agent::loopback_agent;
+use crate::answer::require_success;
+use crate::endpoint::base_url_of;
+use crate::error::RuntimeError;
 use crate::protocol::header::{self, EXTENSION_IDENTIFIER as IDENTIFIER_HEADER};
-use crate::protocol::{path, EXTENSIONS_VERSION as VERSION};
+use crate::protocol::{content_type, path, EXTENSIONS_VERSION as VERSION};
 
 /// The name this runtime registers under.
 pub(crate) const EXTENSION_NAME: &str = "lambda-loop";
@@ -34,53 +38,42 @@ impl Extension {
     /// `POST /extension/register` with no events; `endpoint` is the value of
     /// `AWS_LAMBDA_RUNTIME_API`. Must happen during initialisation, before the runtime's first
     /// `next`: Lambda refuses registrations after that.
-    pub fn register(endpoint: &str) -> Result<Extension, String> {
-        let base = crate::api::base_url_of(endpoint, VERSION)
-            .map_err(|error| error.to_string())?
-            .to_string();
-        let agent = crate::api::loopback_agent();
+    pub fn register(endpoint: &str) -> Result<Extension, RuntimeError> {
+        let base = base_url_of(endpoint, VERSION)?.to_string();
+        let agent = loopback_agent();
         let call = format!("POST /{VERSION}{}", path::EXTENSION_REGISTER);
-        let mut answer = agent
+        let answer = agent
             .post(format!("{base}{}", path::EXTENSION_REGISTER))
             .header(header::EXTENSION_NAME, EXTENSION_NAME)
-            .header(header::CONTENT_TYPE, "application/json")
-            .send(&br#"{"events":[]}"#[..])
-            .map_err(|error| format!("{call} failed: {error}"))?;
-        let status = answer.status().as_u16();
-        let identifier = answer
+            .header(header::CONTENT_TYPE, content_type::JSON)
+            .send(&br#"{"events":[]}"#[..]);
+        let answer = require_success(&call, answer)?;
+        match answer
             .headers()
             .get(IDENTIFIER_HEADER)
             .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        crate::api::drain(&mut answer);
-        match (status, identifier) {
-            (200, Some(identifier)) if !identifier.is_empty() => Ok(Extension {
+        {
+            Some(identifier) if !identifier.is_empty() => Ok(Extension {
                 agent,
                 base,
-                identifier,
+                identifier: identifier.to_owned(),
             }),
-            (200, _) => Err(format!(
-                "{call} answered 200 without a {IDENTIFIER_HEADER} header"
-            )),
-            (status, _) => Err(format!("{call} answered {status}")),
+            _ => Err(RuntimeError::Protocol {
+                detail: format!("{call} answered without a {IDENTIFIER_HEADER} header"),
+            }),
         }
     }
 
     /// `GET /extension/event/next`: blocks, with no timeout, until Lambda has an event for
     /// this extension (for an internal extension with no events: as long as the environment
     /// lives). `Ok` means "ask again".
-    pub fn next_event(&self) -> Result<(), String> {
+    pub fn next_event(&self) -> Result<(), RuntimeError> {
         let call = format!("GET /{VERSION}{}", path::EXTENSION_NEXT);
-        let mut answer = self
+        let answer = self
             .agent
             .get(format!("{}{}", self.base, path::EXTENSION_NEXT))
             .header(IDENTIFIER_HEADER, &self.identifier)
-            .call()
-            .map_err(|error| format!("{call} failed: {error}"))?;
-        crate::api::drain(&mut answer);
-        match answer.status().as_u16() {
-            200 => Ok(()),
-            status => Err(format!("{call} answered {status}")),
-        }
+            .call();
+        require_success(&call, answer).map(drop)
     }
 }

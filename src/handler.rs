@@ -12,37 +12,160 @@
 //! [`concurrent`](crate::concurrent), several at once (each slot runs its own clone).
 
 use std::any::type_name;
+use std::io::Write;
 use std::marker::PhantomData;
 
 use serde_core::de::DeserializeOwned;
 use serde_core::Serialize;
 
-use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::client::{check_buffered_response_size, Client};
+use crate::context::{AnswerAddress, Context};
+use crate::error::{Error, Result, RuntimeError};
 use crate::protocol::error_type;
 use crate::stream::ResponseStream;
 
-/// A function the loop can serve: it gets the event and its [`Context`], and answers either
-/// by returning the response (buffered) or by writing it into the [`ResponseStream`]
-/// (streamed, when [`STREAMS`](Handler::STREAMS) is true).
+/// A function the loop can serve: it gets the event and its [`Context`], and answers the way
+/// its [`Answer`](Handler::Answer) says: [`Buffered`], by returning the response, or
+/// [`Streamed`], by writing it into the [`ResponseStream`] it is given.
 ///
 /// Plain functions and closures `FnMut(&[u8], Context) -> Result<Vec<u8>>` are handlers;
 /// [`json`], [`streaming`] and [`streaming_json`] make the others. A closure passed straight
 /// to [`run`](crate::run) names its argument types (`|event: &[u8], ctx: Context|`), because
 /// `run` also takes those other kinds.
 pub trait Handler {
-    /// True when the handler answers through the stream: the answer is then a streamed
-    /// `/response` post even when nothing is written. False (the default): the returned bytes
-    /// are the response, and the stream is unused.
-    const STREAMS: bool = false;
+    /// How the handler answers: [`Buffered`] or [`Streamed`].
+    type Answer: AnswerKind;
 
-    /// Handles one event.
-    fn call(
-        &mut self,
-        event: &[u8],
-        context: Context,
-        stream: &mut ResponseStream,
-    ) -> Result<Vec<u8>>;
+    /// Handles one event. `out` is what the answer kind gives the handler besides the event:
+    /// nothing (`()`) for a buffered handler, the `&mut ResponseStream` for a streamed one; it
+    /// returns the response, or `()` once it has written it.
+    fn call(&mut self, event: &[u8], context: Context, out: Out<'_, Self>)
+        -> Result<Returns<Self>>;
+}
+
+/// What a handler `H` is given besides the event: `()`, or the stream.
+pub type Out<'a, H> = <<H as Handler>::Answer as AnswerKind>::Out<'a>;
+
+/// What a handler `H` returns: the response, or `()`.
+pub type Returns<H> = <<H as Handler>::Answer as AnswerKind>::Returns;
+
+/// How a [`Handler`] answers: one of [`Buffered`] and [`Streamed`] (there are no others). The
+/// loop is the same for both; what differs is what the handler is given and what it returns,
+/// and how the answer is sent, which the hidden methods here say for each kind.
+pub trait AnswerKind: sealed::Sealed {
+    /// What the handler is given besides the event.
+    type Out<'a>;
+    /// What the handler returns.
+    type Returns;
+    /// What the loop holds for the answer while the handler runs: nothing, or the stream.
+    #[doc(hidden)]
+    type Pending;
+
+    /// The answer of `answer_to`, through `client`, before the handler runs.
+    #[doc(hidden)]
+    fn to_runtime_api(client: &Client, answer_to: &AnswerAddress) -> Self::Pending;
+
+    /// The answer of a local invoke, on stdout.
+    #[doc(hidden)]
+    fn to_stdout() -> Self::Pending;
+
+    /// What the handler is given, out of what the loop holds.
+    #[doc(hidden)]
+    fn out(pending: &mut Self::Pending) -> Self::Out<'_>;
+
+    /// Sends the answer to the Runtime API: the response or the error.
+    #[doc(hidden)]
+    fn send(
+        pending: Self::Pending,
+        outcome: Result<Self::Returns>,
+        client: &Client,
+        answer_to: &AnswerAddress,
+    ) -> Result<(), RuntimeError>;
+
+    /// Ends a local invoke's answer on stdout; the error is the caller's to print.
+    #[doc(hidden)]
+    fn finish_local(pending: Self::Pending, outcome: Result<Self::Returns>) -> Result<()>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Buffered {}
+    impl Sealed for super::Streamed {}
+}
+
+/// A buffered answer: the handler returns the response's bytes, posted in one
+/// `/response` post (or its error in one `/error` post).
+#[derive(Debug)]
+pub enum Buffered {}
+
+impl AnswerKind for Buffered {
+    type Out<'a> = ();
+    type Returns = Vec<u8>;
+    type Pending = ();
+
+    fn to_runtime_api(_: &Client, _: &AnswerAddress) {}
+
+    fn to_stdout() {}
+
+    fn out((): &mut ()) {}
+
+    fn send(
+        (): (),
+        outcome: Result<Vec<u8>>,
+        client: &Client,
+        answer_to: &AnswerAddress,
+    ) -> Result<(), RuntimeError> {
+        match outcome {
+            Ok(response) => client.respond(answer_to, &response),
+            Err(error) => client.report_error(answer_to, &error),
+        }
+    }
+
+    fn finish_local((): (), outcome: Result<Vec<u8>>) -> Result<()> {
+        let response = outcome?;
+        // Lambda's limit applies to a local invoke as to a post: the same error everywhere.
+        check_buffered_response_size(response.len())?;
+        let mut stdout = std::io::stdout().lock();
+        // What `?` would make of the io::Error, without the backtrace machinery `?` links in.
+        let written = stdout.write_all(&response).and_then(|()| stdout.flush());
+        written.map_err(|error| Error::new(type_name::<std::io::Error>(), error.to_string()))
+    }
+}
+
+/// A streamed answer: the handler writes the response into a [`ResponseStream`], which
+/// sends it while the handler runs.
+#[derive(Debug)]
+pub enum Streamed {}
+
+impl AnswerKind for Streamed {
+    type Out<'a> = &'a mut ResponseStream;
+    type Returns = ();
+    type Pending = ResponseStream;
+
+    fn to_runtime_api(client: &Client, answer_to: &AnswerAddress) -> ResponseStream {
+        ResponseStream::new(client, answer_to)
+    }
+
+    fn to_stdout() -> ResponseStream {
+        ResponseStream::to_stdout()
+    }
+
+    fn out(stream: &mut ResponseStream) -> &mut ResponseStream {
+        stream
+    }
+
+    fn send(
+        stream: ResponseStream,
+        outcome: Result<()>,
+        _: &Client,
+        _: &AnswerAddress,
+    ) -> Result<(), RuntimeError> {
+        stream.finish(outcome)
+    }
+
+    fn finish_local(stream: ResponseStream, outcome: Result<()>) -> Result<()> {
+        stream.finish_local(outcome)
+    }
 }
 
 /// A raw handler: bytes in, bytes out.
@@ -50,7 +173,9 @@ impl<F> Handler for F
 where
     F: FnMut(&[u8], Context) -> Result<Vec<u8>>,
 {
-    fn call(&mut self, event: &[u8], context: Context, _: &mut ResponseStream) -> Result<Vec<u8>> {
+    type Answer = Buffered;
+
+    fn call(&mut self, event: &[u8], context: Context, (): ()) -> Result<Vec<u8>> {
         self(event, context)
     }
 }
@@ -120,7 +245,9 @@ where
     U: Serialize,
     F: FnMut(T, Context) -> Result<U>,
 {
-    fn call(&mut self, event: &[u8], context: Context, _: &mut ResponseStream) -> Result<Vec<u8>> {
+    type Answer = Buffered;
+
+    fn call(&mut self, event: &[u8], context: Context, (): ()) -> Result<Vec<u8>> {
         self.handle(event, context)
     }
 }
@@ -161,15 +288,10 @@ impl<F> Handler for Streaming<F>
 where
     F: FnMut(&[u8], Context, &mut ResponseStream) -> Result<()>,
 {
-    const STREAMS: bool = true;
+    type Answer = Streamed;
 
-    fn call(
-        &mut self,
-        event: &[u8],
-        context: Context,
-        out: &mut ResponseStream,
-    ) -> Result<Vec<u8>> {
-        (self.handler)(event, context, out).map(|()| Vec::new())
+    fn call(&mut self, event: &[u8], context: Context, out: &mut ResponseStream) -> Result<()> {
+        (self.handler)(event, context, out)
     }
 }
 
@@ -220,15 +342,10 @@ where
     T: DeserializeOwned,
     F: FnMut(T, Context, &mut ResponseStream) -> Result<()>,
 {
-    const STREAMS: bool = true;
+    type Answer = Streamed;
 
-    fn call(
-        &mut self,
-        event: &[u8],
-        context: Context,
-        out: &mut ResponseStream,
-    ) -> Result<Vec<u8>> {
-        (self.handler)(parse_event(event)?, context, out).map(|()| Vec::new())
+    fn call(&mut self, event: &[u8], context: Context, out: &mut ResponseStream) -> Result<()> {
+        (self.handler)(parse_event(event)?, context, out)
     }
 }
 

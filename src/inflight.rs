@@ -8,14 +8,14 @@
 //! Idle --begin--> Running(invocation) --answer_now--> Answering --answered--> Idle
 //! ```
 //!
-//! The panic hook ([`abandon_all`]) takes every `Running` invocation out of its slot and
+//! The panic hook ([`answer_all_in_flight`]) takes every `Running` invocation out of its slot and
 //! answers it with an error (its own thread's with the panic, the others' with the cause), and
 //! waits for the `Answering` ones to finish their post. Whoever takes an invocation out of
 //! `Running` owns its one answer: a loop whose invocation the hook took posts nothing.
 //!
 //! It sits low in the crate (it imports only the pure `context` and `error`) and knows
 //! nothing of HTTP: whoever can answer (the Runtime API client, a response stream, the local
-//! invoke's stderr) registers itself as an [`Abandon`] trait object.
+//! invoke's stderr) registers itself as an [`AnswerWithError`] trait object.
 //!
 //! Once the hook has begun, a slot that receives an event later (its `next` was answered
 //! while the hook ran) answers it at once with the same cause instead of running the handler:
@@ -26,28 +26,28 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::context::Invocation;
+use crate::context::AnswerAddress;
 use crate::error::Error;
 
 /// Something that can still answer an invocation with an error while the process is about to
 /// end: the slot's Runtime API client, or the invocation's open response stream.
-pub(crate) trait Abandon: Send + Sync {
+pub(crate) trait AnswerWithError: Send + Sync {
     /// Answers `invocation` with `error`, best effort. Returns false when it could not (a
     /// stream that has not begun), so that the slot's client answers instead.
-    fn abandon(&self, invocation: &Invocation, error: &Error) -> bool;
+    fn answer_with_error(&self, invocation: &AnswerAddress, error: &Error) -> bool;
 }
 
 /// One loop thread's place in the registry.
 struct Slot {
-    answerer: Arc<dyn Abandon>,
-    state: Mutex<State>,
+    answerer: Arc<dyn AnswerWithError>,
+    state: Mutex<SlotState>,
 }
 
-enum State {
+enum SlotState {
     Idle,
     Running {
-        invocation: Invocation,
-        stream: Option<Weak<dyn Abandon>>,
+        invocation: AnswerAddress,
+        stream: Option<Weak<dyn AnswerWithError>>,
     },
     Answering,
 }
@@ -81,10 +81,10 @@ impl Drop for Registered {
 }
 
 /// Gives this thread a slot whose invocations `answerer` can answer.
-pub(crate) fn register(answerer: Arc<dyn Abandon>) -> Registered {
+pub(crate) fn register(answerer: Arc<dyn AnswerWithError>) -> Registered {
     let slot = Arc::new(Slot {
         answerer,
-        state: Mutex::new(State::Idle),
+        state: Mutex::new(SlotState::Idle),
     });
     let mut slots = lock(&SLOTS);
     slots.retain(|slot| slot.strong_count() > 0);
@@ -104,20 +104,20 @@ fn with_this_slot<R>(f: impl FnOnce(&Slot) -> R) -> Option<R> {
 /// The handler of `invocation` is about to run on this thread. (When the process is already
 /// ending, the invocation is answered here with the cause instead, and this thread waits for
 /// the end: the handler must not run for an invocation that has its answer.)
-pub(crate) fn begin(invocation: &Invocation) {
+pub(crate) fn begin(invocation: &AnswerAddress) {
     with_this_slot(|slot| {
         let mut state = lock(&slot.state);
         let Some(cause) = CLOSING.get() else {
-            *state = State::Running {
+            *state = SlotState::Running {
                 invocation: invocation.clone(),
                 stream: None,
             };
             return;
         };
-        *state = State::Answering; // the hook waits for this post
+        *state = SlotState::Answering; // the hook waits for this post
         drop(state);
-        slot.answerer.abandon(invocation, cause);
-        *lock(&slot.state) = State::Idle;
+        slot.answerer.answer_with_error(invocation, cause);
+        *lock(&slot.state) = SlotState::Idle;
         loop {
             thread::park(); // until the abort ends the process
         }
@@ -127,9 +127,9 @@ pub(crate) fn begin(invocation: &Invocation) {
 /// The running invocation has a response stream: from now on the stream is what ends the
 /// invocation (with error trailers once it has sent bytes; otherwise it declines and the slot's
 /// client posts the error).
-pub(crate) fn stream_attached(stream: Weak<dyn Abandon>) {
+pub(crate) fn stream_attached(stream: Weak<dyn AnswerWithError>) {
     with_this_slot(|slot| {
-        if let State::Running {
+        if let SlotState::Running {
             stream: slot_stream,
             ..
         } = &mut *lock(&slot.state)
@@ -144,9 +144,9 @@ pub(crate) fn stream_attached(stream: Weak<dyn Abandon>) {
 pub(crate) fn answer_now() -> bool {
     with_this_slot(|slot| {
         let mut state = lock(&slot.state);
-        let running = matches!(*state, State::Running { .. });
+        let running = matches!(*state, SlotState::Running { .. });
         if running {
-            *state = State::Answering;
+            *state = SlotState::Answering;
         }
         running
     })
@@ -155,13 +155,13 @@ pub(crate) fn answer_now() -> bool {
 
 /// The answer has been posted (or given up on).
 pub(crate) fn answered() {
-    with_this_slot(|slot| *lock(&slot.state) = State::Idle);
+    with_this_slot(|slot| *lock(&slot.state) = SlotState::Idle);
 }
 
 /// Calls `f` with the request id of the invocation running on this thread (for log lines).
 pub(crate) fn with_request_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
     let id = with_this_slot(|slot| match &*slot.state.try_lock().ok()? {
-        State::Running { invocation, .. } => Some(invocation.request_id().to_owned()),
+        SlotState::Running { invocation, .. } => Some(invocation.request_id().to_owned()),
         _ => None,
     });
     f(id.flatten().as_deref())
@@ -170,14 +170,14 @@ pub(crate) fn with_request_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
 /// The panic hook under `panic = "abort"`: answers every invocation in flight before the
 /// process ends. This thread's with `own` (the panic), every other slot's with `others` (the
 /// cause); a slot that is posting its answer already is given time to finish it.
-pub(crate) fn abandon_all(own: &Error, others: &Error) {
+pub(crate) fn answer_all_in_flight(own: &Error, others: &Error) {
     let _ = CLOSING.set(Error::new(others.error_type(), others.message()));
     let this = THIS_THREAD
         .try_with(|this| this.try_borrow().ok().and_then(|slot| slot.clone()))
         .ok()
         .flatten();
     if let Some(slot) = &this {
-        abandon(slot, own);
+        answer_slot(slot, own);
     }
     let slots: Vec<Arc<Slot>> = lock(&SLOTS).iter().filter_map(Weak::upgrade).collect();
     for slot in slots {
@@ -185,7 +185,7 @@ pub(crate) fn abandon_all(own: &Error, others: &Error) {
             continue;
         }
         let deadline = Instant::now() + PATIENCE;
-        while !abandon(&slot, others) && Instant::now() < deadline {
+        while !answer_slot(&slot, others) && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(1));
         }
     }
@@ -193,23 +193,23 @@ pub(crate) fn abandon_all(own: &Error, others: &Error) {
 
 /// Answers the slot's running invocation with `error`. True when the slot has nothing left to
 /// wait for (idle, or answered now); false while it is posting an answer of its own.
-fn abandon(slot: &Slot, error: &Error) -> bool {
+fn answer_slot(slot: &Slot, error: &Error) -> bool {
     let Ok(mut state) = slot.state.try_lock() else {
         return false; // held for a moment by its own thread
     };
-    match std::mem::replace(&mut *state, State::Idle) {
-        State::Idle => true,
-        State::Answering => {
-            *state = State::Answering;
+    match std::mem::replace(&mut *state, SlotState::Idle) {
+        SlotState::Idle => true,
+        SlotState::Answering => {
+            *state = SlotState::Answering;
             false
         }
-        State::Running { invocation, stream } => {
+        SlotState::Running { invocation, stream } => {
             drop(state);
             let streamed = stream
                 .and_then(|stream| stream.upgrade())
-                .is_some_and(|stream| stream.abandon(&invocation, error));
+                .is_some_and(|stream| stream.answer_with_error(&invocation, error));
             if !streamed {
-                slot.answerer.abandon(&invocation, error);
+                slot.answerer.answer_with_error(&invocation, error);
             }
             true
         }

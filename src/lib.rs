@@ -200,6 +200,17 @@
 //! | a panic (abort) | reported, the process ends | every slot's invocation answered, the process ends |
 //! | a 500 from the Runtime API | exit 1, one line | exit 1, one line, whichever slot |
 //!
+//! **`_X_AMZN_TRACE_ID` and threads of your own.** The single loop writes the variable with
+//! `std::env::set_var` before each invocation. A thread you start sees it change under its
+//! feet: through `std::env` (which takes std's lock) it reads the value of whichever
+//! invocation is current, and [`Config::from_env`] is safe from any thread; but a thread that
+//! reads the environment any other way (C code calling `getenv`, or a C library that does, such
+//! as glibc's `getaddrinfo` or `localtime`) races with that write, which is undefined behaviour
+//! (the reason Rust 2024 makes `set_var` unsafe). A function with such threads should read the
+//! trace id from [`Context::xray_trace_id`] and serve a configuration that never has the
+//! environment written: `runtime::start(endpoint, Arc::new(Config::from_lookup(|name|
+//! std::env::var(name).ok())), init)`.
+//!
 //! A value that is not a whole number of at least 1 is reported on stderr and served by one
 //! loop. Choose the plain handler for mutable state (`FnMut`) or when one invocation at a time
 //! is what the function needs; choose `concurrent` when the handler mostly waits on I/O and
@@ -341,9 +352,16 @@ mod inflight;
 mod runtime_line;
 mod sys;
 mod transport;
-// 3. The Runtime API's calls.
-mod api;
+// 3. The Runtime API's calls, and the rules around them: where the API is, the HTTP client,
+// retrying, what an answer means, the path of an invocation's answer, the streamed post.
+mod agent;
+mod answer;
 mod chunked;
+mod client;
+mod endpoint;
+mod invocation_path;
+mod retry;
+mod stream_post;
 // 4. What the loop uses: panics, the response stream, handlers, SnapStart's restore phase.
 mod handler;
 mod panic;
@@ -378,8 +396,13 @@ pub mod runtime {
     //!
     //! The pieces, from the bottom: [`protocol`] names every path, header, error type and
     //! limit; [`Client`] makes the Runtime API's calls, one method each ([`Client::next`],
-    //! [`Client::respond`], [`Client::fail`], [`Client::init_fail`]); [`serve`] is the loop
-    //! (`next` → handler → answer) over a [`Handler`]; [`start`] is what the entry points do after
+    //! [`Client::respond`], [`Client::report_error`], [`Client::report_init_error`],
+    //! [`Client::restore_next`], [`Client::report_restore_error`], [`Client::open_stream`]),
+    //! and every one of them fails with a [`RuntimeError`]; a
+    //! [`ResponseStream`](crate::ResponseStream) made with
+    //! [`ResponseStream::new`](crate::ResponseStream::new) streams an answer from a loop of your
+    //! own (its docs have such a loop), over a [`StreamPost`]; [`serve`] is the loop (`next` →
+    //! handler → answer) over a [`Handler`]; [`start`] is what the entry points do after
     //! reading the environment (connect, init, serve).
     //!
     //! ```no_run
@@ -394,20 +417,23 @@ pub mod runtime {
     //! eprintln!("{failure}");
     //! ```
 
-    pub use crate::api::{Client, Delivery};
+    pub use crate::client::{Client, NextEvent};
     pub use crate::concurrent::Concurrent;
-    pub use crate::context::Invocation;
+    pub use crate::context::AnswerAddress;
     pub use crate::error::RuntimeError;
-    pub use crate::handler::{Handler, Json, Streaming, StreamingJson};
+    pub use crate::handler::{
+        AnswerKind, Buffered, Handler, Json, Out, Returns, Streamed, Streaming, StreamingJson,
+    };
     pub use crate::named::HandlerFn;
     /// The words of the Lambda Runtime API, each named once: paths, header names, content
     /// types, the `Runtime.*` error types, the environment variables, and the limits.
     pub mod protocol {
         pub use crate::protocol::*;
     }
-    pub use crate::serve::{serve, start, Serve};
+    pub use crate::serve::{serve, start, Runnable};
     pub use crate::shutdown::on_shutdown;
     pub use crate::snapstart::{after_restore, before_snapshot};
+    pub use crate::stream_post::StreamPost;
 }
 
 /// The README's examples compile as doc tests, so the README cannot drift from the API.
@@ -434,12 +460,12 @@ pub mod fuzz_targets {
 
     /// The request id as the path segment the runtime posts to.
     pub fn encode_id(request_id: &str) -> String {
-        crate::api::encode_id(request_id)
+        crate::invocation_path::encode_id(request_id)
     }
 
     /// The base URL made from an `AWS_LAMBDA_RUNTIME_API` value.
     pub fn base_url(endpoint: &str) -> Result<String, RuntimeError> {
-        crate::api::base_url(endpoint).map(|url| url.to_string())
+        crate::endpoint::base_url(endpoint).map(|url| url.to_string())
     }
 
     /// The `errorType` as it is sent in the `Lambda-Runtime-Function-Error-Type` header.

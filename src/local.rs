@@ -3,57 +3,44 @@
 //!
 //! The response goes to stdout and the exit code is 0; an error goes to stderr as the same
 //! JSON Lambda would get, and the exit code is 1. Lambda's limits apply as under the Runtime
-//! API: a buffered response over 6 MB is a `Runtime.ResponseTooLarge` error. This is how to try a function without any
-//! emulator: `echo '{"name":"Ada"}' | ./bootstrap`.
+//! API: a buffered response over 6 MB is a `Runtime.ResponseTooLarge` error. This is how to
+//! try a function without any emulator: `echo '{"name":"Ada"}' | ./bootstrap`.
 
 use std::io::{IsTerminal, Read, Write};
 use std::process::exit;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::check_buffered_response_size;
-use crate::context::{Config, Context, Invocation};
+use crate::context::{AnswerAddress, Config, Context};
 use crate::error::{Error, Result};
-use crate::inflight::{self, Abandon};
+use crate::inflight::{self, AnswerWithError};
 use crate::protocol::env;
-use crate::runtime_line::runtime_line;
-use crate::serve::Serve;
+use crate::runtime_line::{exit_with, runtime_line};
+use crate::serve::{self, Runnable};
 
 /// The deadline the synthesized context carries: Lambda's largest timeout, so that handlers
 /// that budget their work by `remaining_time()` behave as with a generous real setting.
 const LOCAL_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// Runs `init`, then the handler once, and exits.
-pub(crate) fn invoke_once<I, S>(config: Arc<Config>, init: I) -> !
+pub(crate) fn run_locally<I, R>(config: Arc<Config>, init: I) -> !
 where
-    I: FnOnce(&Config) -> Result<S>,
-    S: Serve,
+    I: FnOnce(&Config) -> Result<R>,
+    R: Runnable,
 {
     let event = match read_event(std::env::args_os().nth(1)) {
         Ok(event) => event,
-        Err(reason) => {
-            runtime_line!(Error, "local invoke: {reason}");
-            exit(1);
-        }
+        Err(reason) => exit_with(&format_args!("local invoke: {reason}")),
     };
     crate::panic::install_hook();
     // Under panic = "abort" the hook prints the error JSON through this slot.
     let _slot = inflight::register(Arc::new(Stderr));
-    let outcome = init(&config)
-        .and_then(|served| served.invoke_once(&event, Context::local(config, LOCAL_TIMEOUT)))
-        .and_then(|response| check_buffered_response_size(response.len()).map(|()| response));
+    let outcome = init(&config).and_then(|runnable| {
+        let context = Context::local(config, LOCAL_TIMEOUT);
+        serve::invoke_locally(runnable.into_handler(), &event, context)
+    });
     match outcome {
-        Ok(response) => {
-            let mut stdout = std::io::stdout().lock();
-            if stdout
-                .write_all(&response)
-                .and_then(|()| stdout.flush())
-                .is_err()
-            {
-                exit(1);
-            }
-            exit(0);
-        }
+        Ok(()) => exit(0),
         Err(error) => {
             print_error(&error);
             exit(1);
@@ -64,8 +51,8 @@ where
 /// Where a local invoke's error goes: one line of error JSON on stderr.
 struct Stderr;
 
-impl Abandon for Stderr {
-    fn abandon(&self, _invocation: &Invocation, error: &Error) -> bool {
+impl AnswerWithError for Stderr {
+    fn answer_with_error(&self, _invocation: &AnswerAddress, error: &Error) -> bool {
         print_error(error);
         true
     }

@@ -95,7 +95,8 @@ impl Settings {
             "" | "TEXT" => false,
             _ => {
                 problems.push(format!(
-                    "AWS_LAMBDA_LOG_FORMAT={format:?} is neither Text nor JSON; logging as Text"
+                    "{}={format:?} is neither Text nor JSON; logging as Text",
+                    env::LOG_FORMAT
                 ));
                 false
             }
@@ -109,7 +110,8 @@ impl Settings {
             "ERROR" | "FATAL" => LevelFilter::Error,
             _ => {
                 problems.push(format!(
-                    "AWS_LAMBDA_LOG_LEVEL={level_name:?} is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL; logging at INFO"
+                    "{}={level_name:?} is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL; logging at INFO",
+                    env::LOG_LEVEL
                 ));
                 LevelFilter::Info
             }

@@ -5,7 +5,7 @@
 
 use crate::context::{Config, Context};
 use crate::error::{Error, Result};
-use crate::protocol::error_type;
+use crate::protocol::{env, error_type};
 
 /// A raw handler as a plain function: the entries of [`named`]'s table.
 pub type HandlerFn = fn(&[u8], Context) -> Result<Vec<u8>>;
@@ -60,9 +60,12 @@ fn pick<H: Copy>(handlers: &[(&str, H)], config: &Config) -> Result<H> {
         .collect::<Vec<_>>()
         .join(", ");
     let problem = if wanted.is_empty() {
-        "_HANDLER (the function's Handler setting) is empty".to_owned()
+        format!("{} (the function's Handler setting) is empty", env::HANDLER)
     } else {
-        format!("_HANDLER (the function's Handler setting) is {wanted:?}, which is none of this binary's handlers")
+        format!(
+            "{} (the function's Handler setting) is {wanted:?}, which is none of this binary's handlers",
+            env::HANDLER
+        )
     };
     Err(Error::new(
         error_type::HANDLER_NOT_FOUND,

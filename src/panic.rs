@@ -3,7 +3,7 @@
 //! - `panic = "unwind"` (the release profile): [`catching`] catches the unwind and returns
 //!   the panic as the invocation's error; the loop posts it and goes on.
 //! - `panic = "abort"` (the size profile): nothing can be caught, so the panic hook itself
-//!   answers every invocation in flight ([`inflight::abandon_all`]): the one that panicked
+//!   answers every invocation in flight ([`inflight::answer_all_in_flight`]): the one that panicked
 //!   with the panic, the other slots' (under concurrency) with an error naming it. Then the
 //!   process aborts and Lambda starts a fresh one.
 //!
@@ -36,7 +36,7 @@ pub(crate) fn install_hook() {
                     error_type::ABORTED,
                     format!("the process ended while this invocation was in flight: another invocation {}", error.message()),
                 );
-                inflight::abandon_all(&error, &cause);
+                inflight::answer_all_in_flight(&error, &cause);
             } else {
                 LAST_PANIC.with(|last| *last.borrow_mut() = Some(error));
             }

@@ -79,6 +79,8 @@ pub mod content_type {
     pub const STREAM: &str = "application/octet-stream";
     /// A streamed response that starts with an HTTP prelude (function URLs).
     pub const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
+    /// JSON: the Extensions API's `register` body, and JSON bodies of HTTP responses.
+    pub const JSON: &str = "application/json";
 }
 
 /// The `errorType`s the runtime itself reports (AWS's runtimes use the same names where they

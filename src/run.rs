@@ -8,7 +8,7 @@ use crate::environment;
 use crate::error::Result;
 use crate::local;
 use crate::runtime_line::{exit_with, runtime_line};
-use crate::serve::{self, Serve};
+use crate::serve::{self, Runnable};
 
 /// Serves invocations with `handler` until Lambda freezes or ends the process.
 ///
@@ -21,7 +21,7 @@ use crate::serve::{self, Serve};
 /// Without `AWS_LAMBDA_RUNTIME_API` in the environment, runs the handler once on a local event
 /// instead (see the crate docs). Never returns: a broken Runtime API ends the process with
 /// exit code 1 and one line on stderr.
-pub fn run<S: Serve>(handler: S) -> ! {
+pub fn run<R: Runnable>(handler: R) -> ! {
     run_init(move |_config| Ok(handler))
 }
 
@@ -37,10 +37,10 @@ pub fn run<S: Serve>(handler: S) -> ! {
 ///     Ok(lambda_loop::json(move |key: String, _ctx| Ok(format!("{name}: {table}/{key}"))))
 /// })
 /// ```
-pub fn run_init<I, S>(init: I) -> !
+pub fn run_init<I, R>(init: I) -> !
 where
-    I: FnOnce(&Config) -> Result<S>,
-    S: Serve,
+    I: FnOnce(&Config) -> Result<R>,
+    R: Runnable,
 {
     let (config, endpoint) = environment::read_at_start();
     let config = Arc::new(config);
@@ -48,7 +48,7 @@ where
         runtime_line!(Warn, "{problem}");
     }
     let Some(endpoint) = endpoint else {
-        local::invoke_once(config, init)
+        local::run_locally(config, init)
     };
     let Err(failure) = serve::start(&endpoint, config, init);
     exit_with(&failure)

@@ -9,16 +9,15 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use crate::api::{Client, Delivery};
-use crate::context::{Config, Context, Invocation};
+use crate::client::{Client, NextEvent};
+use crate::context::{AnswerAddress, Config, Context};
 use crate::error::{Result, RuntimeError};
-use crate::handler::Handler;
+use crate::handler::{AnswerKind, Handler, Out, Returns};
 use crate::inflight;
 use crate::panic;
 use crate::protocol::env;
 use crate::runtime_line::runtime_line;
 use crate::snapstart;
-use crate::stream::ResponseStream;
 
 /// The life of an invocation, over and over. Returns only when the Runtime API fails (the
 /// caller should then end the process: Lambda starts a fresh environment).
@@ -48,20 +47,19 @@ pub fn serve<H: Handler>(
     let mut spare = Vec::new();
     loop {
         // 1. The next event: blocks until Lambda has one.
-        let Delivery {
-            invocation,
+        let NextEvent {
+            answer_to,
             context,
             event,
         } = client.next_into(config, std::mem::take(&mut spare))?;
         // 2. The handler (a panic becomes the invocation's error).
-        inflight::begin(&invocation);
-        let mut stream = match H::STREAMS {
-            true => ResponseStream::to_runtime_api(client, &invocation),
-            false => ResponseStream::unused(),
-        };
+        inflight::begin(&answer_to);
+        // Nothing for a buffered answer; the response stream for a streamed one.
+        let mut pending = H::Answer::to_runtime_api(client, &answer_to);
         let outcome = match event {
             Ok(event) => {
-                let outcome = panic::catching(|| handler.call(&event, context, &mut stream));
+                let out = H::Answer::out(&mut pending);
+                let outcome = panic::catching(|| handler.call(&event, context, out));
                 if event.capacity() <= SPARE_BYTES {
                     spare = event;
                 }
@@ -71,11 +69,9 @@ pub fn serve<H: Handler>(
         };
         // 3. The answer: exactly one, unless a panic elsewhere gave it already.
         if inflight::answer_now() {
-            let answered = match (H::STREAMS, outcome) {
-                (true, outcome) => stream.finish(outcome.map(drop)),
-                (false, Ok(response)) => client.respond(&invocation, &response),
-                (false, Err(error)) => client.fail(&invocation, &error),
-            };
+            // The response or the error post; the end of the stream (or an error post when
+            // nothing was streamed).
+            let answered = H::Answer::send(pending, outcome, client, &answer_to);
             inflight::answered();
             answered?;
         }
@@ -86,50 +82,50 @@ pub fn serve<H: Handler>(
 /// allocation, and a large one's memory is not held between invocations.
 const SPARE_BYTES: usize = 64 * 1024;
 
-/// The loop's one-shot sibling for a local invoke: the handler once, on a given event, with
-/// a streamed answer going to stdout as it is written. Returns what a buffered handler
-/// returned (a streaming handler's bytes are out already).
-pub(crate) fn invoke_once<H: Handler>(
+/// The loop's one-shot sibling for a local invoke: the handler once, on a given event, its
+/// answer on stdout (a streamed one as it is written). The error is the caller's to print.
+pub(crate) fn invoke_locally<H: Handler>(
     mut handler: H,
     event: &[u8],
     context: Context,
-) -> Result<Vec<u8>> {
-    inflight::begin(&Invocation::of(&context));
-    let mut stream = match H::STREAMS {
-        true => ResponseStream::to_stdout(),
-        false => ResponseStream::unused(),
-    };
-    let outcome = panic::catching(|| handler.call(event, context, &mut stream));
+) -> Result<()> {
+    inflight::begin(&AnswerAddress::of(&context));
+    let mut pending = H::Answer::to_stdout();
+    let out = H::Answer::out(&mut pending);
+    let outcome = panic::catching(|| handler.call(event, context, out));
     inflight::answered();
-    match H::STREAMS {
-        true => stream.finish_local(outcome.map(drop)).map(|()| Vec::new()),
-        false => outcome,
-    }
+    H::Answer::finish_local(pending, outcome)
 }
 
-/// What an entry point can serve: any [`Handler`] (one invocation at a time), or
-/// [`concurrent`](crate::concurrent)`(handler)` (as many at once as Lambda allows).
-pub trait Serve: Sized {
-    /// Serves invocations from `client` until the Runtime API fails.
-    fn serve(self, client: &Client, config: &Arc<Config>) -> Result<Infallible, RuntimeError>;
+/// What the entry points ([`run`](crate::run), [`run_init`](crate::run_init),
+/// [`start`]) accept: any [`Handler`], run by one loop, or
+/// [`concurrent`](crate::concurrent)`(handler)`, run by as many loops as Lambda allows.
+pub trait Runnable: Sized {
+    /// The handler itself, for a local invoke (one event, no loop).
+    type Handler: Handler;
 
-    /// Runs once on a local event, answering on stdout (local invoke).
-    fn invoke_once(self, event: &[u8], context: Context) -> Result<Vec<u8>>;
+    /// Runs the loop (or the loops) on invocations from `client` until the Runtime API fails.
+    fn run_loops(self, client: &Client, config: &Arc<Config>) -> Result<Infallible, RuntimeError>;
+
+    /// The handler, for a local invoke.
+    fn into_handler(self) -> Self::Handler;
 }
 
 /// One invocation at a time, on this thread; `_X_AMZN_TRACE_ID` is set per invocation when
 /// the configuration was read from the process environment.
-impl<H: Handler> Serve for H {
-    fn serve(self, client: &Client, config: &Arc<Config>) -> Result<Infallible, RuntimeError> {
+impl<H: Handler> Runnable for H {
+    type Handler = H;
+
+    fn run_loops(self, client: &Client, config: &Arc<Config>) -> Result<Infallible, RuntimeError> {
         if config.max_concurrency > 1 {
             let slots = config.max_concurrency;
             runtime_line!(Warn, "{}={slots}, but this handler is served one invocation at a time; wrap it in lambda_loop::concurrent to serve {slots} at once", env::MAX_CONCURRENCY);
         }
-        serve_one_at_a_time(client, config, self)
+        run_single_loop(client, config, self)
     }
 
-    fn invoke_once(self, event: &[u8], context: Context) -> Result<Vec<u8>> {
-        invoke_once(self, event, context)
+    fn into_handler(self) -> H {
+        self
     }
 }
 
@@ -140,28 +136,31 @@ impl<H: Handler> Serve for H {
 /// Returns only when initialisation or the Runtime API fails. (A [`concurrent`](crate::concurrent)
 /// handler with more than one slot ends the process itself, with one line: the other slots
 /// cannot be stopped while they wait in `next`.)
-pub fn start<I, S>(endpoint: &str, config: Arc<Config>, init: I) -> Result<Infallible, RuntimeError>
+pub fn start<I, R>(endpoint: &str, config: Arc<Config>, init: I) -> Result<Infallible, RuntimeError>
 where
-    I: FnOnce(&Config) -> Result<S>,
-    S: Serve,
+    I: FnOnce(&Config) -> Result<R>,
+    R: Runnable,
 {
     panic::install_hook();
     let client = Client::new(endpoint)?;
     match init(&config) {
-        Ok(served) => {
+        Ok(runnable) => {
             let client = match config.initialization_type == env::SNAP_START {
                 true => snapstart::restore(client)?,
                 false => client,
             };
-            served.serve(&client, &config)
+            runnable.run_loops(&client, &config)
         }
-        Err(error) => Err(client.init_failed(&error)),
+        Err(error) => Err(RuntimeError::init_failed(
+            &error,
+            client.report_init_error(&error),
+        )),
     }
 }
 
 /// The single loop: with `_X_AMZN_TRACE_ID` written per invocation when the process
 /// environment is the function's ([`Config::from_env`]), never for a caller's configuration.
-pub(crate) fn serve_one_at_a_time<H: Handler>(
+pub(crate) fn run_single_loop<H: Handler>(
     client: &Client,
     config: &Arc<Config>,
     handler: H,
@@ -193,14 +192,9 @@ impl<H> SetsTraceEnv<H> {
 }
 
 impl<H: Handler> Handler for SetsTraceEnv<H> {
-    const STREAMS: bool = H::STREAMS;
+    type Answer = H::Answer;
 
-    fn call(
-        &mut self,
-        event: &[u8],
-        context: Context,
-        out: &mut ResponseStream,
-    ) -> Result<Vec<u8>> {
+    fn call(&mut self, event: &[u8], context: Context, out: Out<'_, H>) -> Result<Returns<H>> {
         match context.xray_trace_id.as_deref() {
             _ if !self.enabled => {}
             // set_var panics on a NUL byte; such a header is no trace id anyway.

@@ -25,7 +25,7 @@
 
 use std::cell::RefCell;
 
-use crate::api::Client;
+use crate::client::Client;
 use crate::error::{Error, Result, RuntimeError};
 use crate::protocol::error_type;
 
@@ -75,12 +75,18 @@ pub(crate) fn restore(client: Client) -> std::result::Result<Client, RuntimeErro
     let after = AFTER_RESTORE.with(|hooks| std::mem::take(&mut *hooks.borrow_mut()));
     for hook in before.into_iter().rev() {
         if let Err(error) = run_hook(hook, error_type::BEFORE_SNAPSHOT, "a before-snapshot") {
-            return Err(client.init_failed(&error));
+            return Err(RuntimeError::init_failed(
+                &error,
+                client.report_init_error(&error),
+            ));
         }
     }
-    if let Err(detail) = client.restore_next() {
-        let error = Error::new(error_type::RESTORE, detail);
-        return Err(client.init_failed(&error));
+    if let Err(failure) = client.restore_next() {
+        let error = Error::new(error_type::RESTORE, failure.to_string());
+        return Err(RuntimeError::init_failed(
+            &error,
+            client.report_init_error(&error),
+        ));
     }
     // The snapshot kept no connection: the restored process starts on a new one.
     let client = client.with_own_connection();
@@ -88,7 +94,10 @@ pub(crate) fn restore(client: Client) -> std::result::Result<Client, RuntimeErro
         if let Err(error) = run_hook(hook, error_type::AFTER_RESTORE, "an after-restore") {
             return Err(RuntimeError::AfterRestore {
                 message: error.message().to_owned(),
-                unreported: client.restore_fail(&error).err(),
+                unreported: client
+                    .report_restore_error(&error)
+                    .err()
+                    .map(|failure| failure.to_string()),
             });
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! The loop is the same as for a buffered handler (`next`, call the handler, answer); only the
 //! answer differs: the stream posts `/response` itself, chunk by chunk, through
-//! [`Client::open_stream`] (see `chunked.rs` for the wire). Nothing is sent until the handler
+//! [`Client::open_stream`] (see `stream_post.rs`). Nothing is sent until the handler
 //! writes its first byte, so a handler that fails before that is answered with an ordinary
 //! `/error` post; after it, the error can only travel in the stream's trailers.
 
@@ -13,12 +13,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::api::{Client, StreamPost};
-use crate::context::Invocation;
+use crate::client::Client;
+use crate::context::AnswerAddress;
 use crate::error::{Error, Result, RuntimeError};
-use crate::inflight::{self, Abandon};
+use crate::inflight::{self, AnswerWithError};
 use crate::protocol::{content_type, error_type, MAX_STREAM_BYTES};
 use crate::runtime_line::runtime_line;
+use crate::stream_post::StreamPost;
 
 /// Bytes written without a flush are sent in chunks of this size. 64 KiB is one loopback
 /// segment, a fraction of a socket's send buffer, and makes the chunk framing (about 8
@@ -40,17 +41,18 @@ const BUFFER_BYTES: usize = 64 * 1024;
 /// - If the Runtime API connection breaks, `write` and `flush` fail from then on; returning
 ///   the error with `?` is right (the runtime has already logged the broken stream).
 ///
-/// Handlers get one from [`streaming`](crate::streaming); a buffered handler's stream is
-/// unused, and writing to it fails.
+/// Handlers get one from [`streaming`](crate::streaming) and [`streaming_json`](crate::streaming_json);
+/// a loop of your own makes one with [`ResponseStream::new`] and ends it with
+/// [`ResponseStream::finish`].
 pub struct ResponseStream {
     /// Shared with the in-flight registry, so that the panic hook can end the stream with error
-    /// trailers when a panic is about to abort the process. `None`: a buffered handler's.
-    shared: Option<Arc<Shared>>,
+    /// trailers when a panic is about to abort the process.
+    shared: Arc<Shared>,
 }
 
-struct Shared(Mutex<State>);
+struct Shared(Mutex<StreamState>);
 
-struct State {
+struct StreamState {
     sink: Sink,
     /// Bytes written but not yet sent (the Runtime API sink only).
     buffer: Vec<u8>,
@@ -65,7 +67,7 @@ enum Sink {
     /// The Runtime API: the response post, opened on the first chunk.
     RuntimeApi {
         client: Client,
-        invocation: Invocation,
+        answer_to: AnswerAddress,
         post: Post,
     },
     /// Local invoke: straight to stdout.
@@ -77,17 +79,17 @@ enum Post {
     NotOpened,
     Open(StreamPost),
     /// The Runtime API could not be reached: nothing of the response was sent.
-    Unreachable(String),
+    Unreachable(RuntimeError),
     /// A write failed after the head went out, or the post has ended.
     Broken(String),
 }
 
 /// How the end of a stream went.
 enum Ended {
-    /// The Runtime API answered the whole post; its answer judged.
-    Answered(Result<(), RuntimeError>),
+    /// The post was ended, and its answer judged.
+    Judged(Result<(), RuntimeError>),
     /// Nothing was sent: the invocation can still be answered with an error post.
-    NothingSent(String),
+    NothingSent(RuntimeError),
     /// The post broke part way: the invocation cannot be answered again.
     Lost(String),
 }
@@ -100,13 +102,13 @@ fn broken_stream(detail: &str) -> io::Error {
     )
 }
 
-fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+fn lock(shared: &Shared) -> MutexGuard<'_, StreamState> {
     shared.0.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl ResponseStream {
-    fn new(sink: Sink) -> ResponseStream {
-        let shared = Arc::new(Shared(Mutex::new(State {
+    fn with_sink(sink: Sink) -> ResponseStream {
+        let shared = Arc::new(Shared(Mutex::new(StreamState {
             sink,
             buffer: Vec::new(),
             written: 0,
@@ -115,38 +117,52 @@ impl ResponseStream {
         })));
         let weak = Arc::downgrade(&shared);
         inflight::stream_attached(weak);
-        ResponseStream {
-            shared: Some(shared),
-        }
+        ResponseStream { shared }
     }
 
-    /// The stream a buffered handler is given: it is never used.
-    pub(crate) fn unused() -> ResponseStream {
-        ResponseStream { shared: None }
-    }
-
-    /// A stream that answers `invocation` through `client`.
-    pub(crate) fn to_runtime_api(client: &Client, invocation: &Invocation) -> ResponseStream {
-        ResponseStream::new(Sink::RuntimeApi {
+    /// A stream that answers `answer_to` through `client`: its bytes go out in a streamed
+    /// `/response` post, opened when the first chunk is sent. End it with
+    /// [`finish`](ResponseStream::finish).
+    ///
+    /// A loop of your own that streams:
+    ///
+    /// ```no_run
+    /// use std::io::Write;
+    /// use std::sync::Arc;
+    /// use lambda_loop::runtime::Client;
+    /// use lambda_loop::ResponseStream;
+    ///
+    /// let client = Client::new("127.0.0.1:9001")?;
+    /// let config = Arc::new(lambda_loop::Config::default());
+    /// loop {
+    ///     let next = client.next(&config)?;
+    ///     let mut stream = ResponseStream::new(&client, &next.answer_to);
+    ///     let outcome = next.event.and_then(|event| {
+    ///         writeln!(stream, "{} bytes for {}", event.len(), next.context.request_id)?;
+    ///         stream.flush()?; // the caller has this line now
+    ///         Ok(stream.write_all(&event)?)
+    ///     });
+    ///     // The last chunk, or the error: in the trailers once bytes went out, else as an
+    ///     // ordinary error post.
+    ///     stream.finish(outcome)?;
+    /// }
+    /// # Ok::<(), lambda_loop::runtime::RuntimeError>(())
+    /// ```
+    pub fn new(client: &Client, answer_to: &AnswerAddress) -> ResponseStream {
+        ResponseStream::with_sink(Sink::RuntimeApi {
             client: client.clone(),
-            invocation: invocation.clone(),
+            answer_to: answer_to.clone(),
             post: Post::NotOpened,
         })
     }
 
     /// A stream to stdout, for local invoke.
     pub(crate) fn to_stdout() -> ResponseStream {
-        ResponseStream::new(Sink::Stdout)
+        ResponseStream::with_sink(Sink::Stdout)
     }
 
-    fn state(&self) -> io::Result<MutexGuard<'_, State>> {
-        match &self.shared {
-            Some(shared) => Ok(lock(shared)),
-            None => Err(io::Error::new(
-                ErrorKind::Unsupported,
-                "this handler's answer is buffered: wrap it in lambda_loop::streaming to stream",
-            )),
-        }
+    fn state(&self) -> MutexGuard<'_, StreamState> {
+        lock(&self.shared)
     }
 
     /// Starts an HTTP response for a Lambda function URL (or another HTTP integration):
@@ -174,7 +190,7 @@ impl ResponseStream {
         headers: &[(&str, &str)],
         cookies: &[&str],
     ) -> io::Result<()> {
-        let mut state = self.state()?;
+        let mut state = self.state();
         if state.written > 0 {
             return Err(io::Error::new(
                 ErrorKind::InvalidInput,
@@ -188,48 +204,40 @@ impl ResponseStream {
             ));
         }
         state.content_type = content_type::HTTP_INTEGRATION;
-        let prelude = http_prelude(status_code, headers, cookies);
-        let mut rest = &prelude[..];
-        while !rest.is_empty() {
-            let accepted = state.write(rest)?;
-            rest = &rest[accepted..];
-        }
-        Ok(())
+        state.write_all(&http_prelude(status_code, headers, cookies))
     }
 
-    /// Ends the response of an invocation on the Runtime API: the last chunk and, for a
-    /// failure, the error trailers; or an error post if nothing was sent.
-    pub(crate) fn finish(self, outcome: Result<()>) -> Result<(), RuntimeError> {
-        let Some(shared) = &self.shared else {
-            return Ok(());
-        };
-        let mut state = lock(shared);
+    /// Ends the response: the last chunk and, for a failure (`outcome`'s, or the limit's), the
+    /// error trailers; or an ordinary error post if nothing was sent. `Err` only when the
+    /// Runtime API is broken (a 5xx), as for [`Client::respond`].
+    pub fn finish(self, outcome: Result<()>) -> Result<(), RuntimeError> {
+        let mut state = self.state();
         let error = state.cut_error().or(outcome.err());
         let (client, invocation) = match &state.sink {
             Sink::RuntimeApi {
-                client, invocation, ..
-            } => (client.clone(), invocation.clone()),
+                client, answer_to, ..
+            } => (client.clone(), answer_to.clone()),
             Sink::Stdout => return Ok(()),
         };
         if let Some(error) = &error {
             if state.written == 0 {
-                return client.fail(&invocation, error);
+                return client.report_error(&invocation, error);
             }
         }
         match state.end(error.as_ref()) {
-            Ended::Answered(judged) => judged,
-            Ended::NothingSent(detail) => {
+            Ended::Judged(judged) => judged,
+            Ended::NothingSent(failure) => {
                 runtime_line!(
                     Error,
-                    "the response stream could not be sent ({detail}); reporting an error instead"
+                    "the response stream could not be sent ({failure}); reporting an error instead"
                 );
                 let error = error.unwrap_or_else(|| {
                     Error::new(
                         error_type::STREAM,
-                        format!("the response stream could not be opened: {detail}"),
+                        format!("the response stream could not be opened: {failure}"),
                     )
                 });
-                client.fail(&invocation, &error)
+                client.report_error(&invocation, &error)
             }
             Ended::Lost(detail) => {
                 runtime_line!(Error, "{detail}; going on to the next event");
@@ -240,11 +248,7 @@ impl ResponseStream {
 
     /// Ends a local invoke's response: the outcome, or the limit's error.
     pub(crate) fn finish_local(self, outcome: Result<()>) -> Result<()> {
-        let cut = self
-            .shared
-            .as_deref()
-            .and_then(|shared| lock(shared).cut_error());
-        match cut {
+        match self.state().cut_error() {
             Some(error) => Err(error),
             None => outcome,
         }
@@ -253,31 +257,28 @@ impl ResponseStream {
 
 impl Write for ResponseStream {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.state()?.write(data)
+        self.state().write(data)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.state()?.flush()
+        self.state().flush()
     }
 }
 
 impl fmt::Debug for ResponseStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut debug = f.debug_struct("ResponseStream");
-        if let Some(shared) = &self.shared {
-            let state = lock(shared);
-            debug
-                .field("written", &state.written)
-                .field("buffered", &state.buffer.len())
-                .field("content_type", &state.content_type);
-        }
-        debug.finish()
+        let state = self.state();
+        f.debug_struct("ResponseStream")
+            .field("written", &state.written)
+            .field("buffered", &state.buffer.len())
+            .field("content_type", &state.content_type)
+            .finish()
     }
 }
 
 /// The panic hook ends a begun stream with the panic in its trailers.
-impl Abandon for Shared {
-    fn abandon(&self, _invocation: &Invocation, error: &Error) -> bool {
+impl AnswerWithError for Shared {
+    fn answer_with_error(&self, _invocation: &AnswerAddress, error: &Error) -> bool {
         // Held means a write is in progress: on another slot's thread it ends in a moment; on
         // this thread (a panic from inside a write) it never will, and an error post is the
         // best that can still be done.
@@ -297,9 +298,9 @@ impl Abandon for Shared {
             return false;
         }
         let failure = match state.end(Some(error)) {
-            Ended::Answered(Ok(())) => return true,
-            Ended::Answered(Err(judged)) => judged.to_string(),
-            Ended::NothingSent(detail) | Ended::Lost(detail) => detail,
+            Ended::Judged(Ok(())) => return true,
+            Ended::Judged(Err(failure)) | Ended::NothingSent(failure) => failure.to_string(),
+            Ended::Lost(detail) => detail,
         };
         runtime_line!(
             Error,
@@ -309,7 +310,8 @@ impl Abandon for Shared {
     }
 }
 
-impl State {
+/// What the handler writes: taken up to the limit, sent in chunks as the buffer fills.
+impl Write for StreamState {
     /// Takes as much of `data` as the limit allows, sending a chunk whenever the buffer fills.
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if data.is_empty() {
@@ -353,7 +355,9 @@ impl State {
             Sink::RuntimeApi { .. } => self.send_buffer(),
         }
     }
+}
 
+impl StreamState {
     fn send_buffer(&mut self) -> io::Result<()> {
         let buffer = std::mem::take(&mut self.buffer);
         let sent = self.send(&buffer);
@@ -367,22 +371,16 @@ impl State {
         if data.is_empty() {
             return Ok(());
         }
-        let content_type = self.content_type;
-        let Sink::RuntimeApi {
-            client,
-            invocation,
-            post,
-        } = &mut self.sink
-        else {
+        let Some(post) = self.opened_post() else {
             return Ok(()); // stdout is written directly
         };
-        open_if_needed(post, client, invocation, content_type);
         let failure = match post {
             Post::Open(body) => match body.chunk(data) {
                 Ok(()) => return Ok(()),
                 Err(error) => format!("{} failed part way ({error})", body.call()),
             },
-            Post::Unreachable(detail) | Post::Broken(detail) => return Err(broken_stream(detail)),
+            Post::Unreachable(failure) => return Err(broken_stream(&failure.to_string())),
+            Post::Broken(detail) => return Err(broken_stream(detail)),
             Post::NotOpened => unreachable!("opened above"),
         };
         // Logged once, when the invocation ends.
@@ -394,28 +392,37 @@ impl State {
     /// Sends the rest of the response and the end of the body (with trailers for `error`),
     /// and judges the Runtime API's answer.
     fn end(&mut self, error: Option<&Error>) -> Ended {
-        let content_type = self.content_type;
-        let Sink::RuntimeApi {
-            client,
-            invocation,
-            post,
-        } = &mut self.sink
-        else {
-            return Ended::Answered(Ok(())); // stdout has everything already
+        let Some(post) = self.opened_post() else {
+            return Ended::Judged(Ok(())); // stdout has everything already
         };
-        open_if_needed(post, client, invocation, content_type);
         // The post is done either way: its socket is dropped here.
         let ended = match std::mem::replace(post, Post::Broken("the response has ended".into())) {
-            Post::Open(body) => match body.end(&self.buffer, error) {
-                Ok(judged) => Ended::Answered(judged),
-                Err(detail) => Ended::Lost(detail),
-            },
-            Post::Unreachable(detail) => Ended::NothingSent(detail),
+            Post::Open(body) => Ended::Judged(body.end(&self.buffer, error)),
+            Post::Unreachable(failure) => Ended::NothingSent(failure),
             Post::Broken(detail) => Ended::Lost(detail),
             Post::NotOpened => unreachable!("opened above"),
         };
         self.buffer.clear();
         ended
+    }
+
+    /// The Runtime API's post, opened first if nothing was sent yet; `None` for stdout.
+    fn opened_post(&mut self) -> Option<&mut Post> {
+        let Sink::RuntimeApi {
+            client,
+            answer_to,
+            post,
+        } = &mut self.sink
+        else {
+            return None;
+        };
+        if let Post::NotOpened = post {
+            *post = match client.open_stream(answer_to, self.content_type) {
+                Ok(opened) => Post::Open(opened),
+                Err(failure) => Post::Unreachable(failure),
+            };
+        }
+        Some(post)
     }
 
     /// `Runtime.ResponseTooLarge` if bytes past the limit were refused.
@@ -426,15 +433,6 @@ impl State {
                 format!("the streamed response reached Lambda's limit of {MAX_STREAM_BYTES} bytes; the bytes past it were not sent"),
             )
         })
-    }
-}
-
-fn open_if_needed(post: &mut Post, client: &Client, invocation: &Invocation, body_type: &str) {
-    if let Post::NotOpened = post {
-        *post = match client.open_stream(invocation, body_type) {
-            Ok(opened) => Post::Open(opened),
-            Err(detail) => Post::Unreachable(detail),
-        };
     }
 }
 

@@ -1,8 +1,6 @@
 //! The only `unsafe` in the crate: thin wrappers over the libc calls std does not offer (a
-//! one-syscall liveness probe for kept-alive connections, SIGTERM for graceful shutdown, and
-//! the environment read in place, in one pass).
+//! one-syscall liveness probe for kept-alive connections, and SIGTERM for graceful shutdown).
 
-use std::ffi::CStr;
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::TcpStream;
@@ -75,33 +73,6 @@ pub(crate) fn wait_for_sigterm(set: &SigtermSet) -> io::Result<()> {
             0 => continue,           // the set holds only SIGTERM; cannot happen
             libc::EINTR => continue, // some systems return it; nothing was taken
             error => return Err(io::Error::from_raw_os_error(error)),
-        }
-    }
-}
-
-extern "C" {
-    /// The process environment: C's `environ`, a null-terminated array of `NAME=value`
-    /// strings (musl and glibc both define it).
-    static environ: *const *const libc::c_char;
-}
-
-/// Calls `each` with every `NAME=value` entry of the process environment, in order, read in
-/// place. std has no borrowing iterator: `env::vars_os` copies every name and value, and
-/// `env::var` scans the whole environment once per name.
-pub(crate) fn for_each_environment_entry(mut each: impl FnMut(&[u8])) {
-    // SAFETY: `environ` is either null or a null-terminated array of pointers to C strings,
-    // which stay valid until the environment is changed. The runtime calls this once, from
-    // `run`/`run_init` before the loop starts, so before its own writes (`_X_AMZN_TRACE_ID`);
-    // a write by another thread meanwhile is excluded by `env::set_var`'s documented
-    // requirement (no other thread may read the environment through anything but std::env).
-    unsafe {
-        let mut entry = environ;
-        if entry.is_null() {
-            return;
-        }
-        while !(*entry).is_null() {
-            each(CStr::from_ptr(*entry).to_bytes());
-            entry = entry.add(1);
         }
     }
 }

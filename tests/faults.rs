@@ -459,12 +459,12 @@ fn a_refused_post_is_tried_again_after_each_pause_then_goes_on() {
         .port();
     let client = lambda_loop::runtime::Client::new(&format!("127.0.0.1:{port}"))
         .expect("a client connects lazily");
-    let invocation = lambda_loop::runtime::Invocation::of(&Context::new(
+    let answer_to = lambda_loop::runtime::AnswerAddress::of(&Context::new(
         "refused",
         std::sync::Arc::new(test_config()),
     ));
     let started = std::time::Instant::now();
-    let outcome = client.respond(&invocation, b"ok");
+    let outcome = client.respond(&answer_to, b"ok");
     let waited = started.elapsed();
     assert!(
         outcome.is_ok(),

@@ -8,11 +8,11 @@ mod support;
 use std::io::Write;
 use std::sync::{mpsc, Arc};
 
-use lambda_loop::runtime::{self, RuntimeError, Serve};
+use lambda_loop::runtime::{self, Runnable, RuntimeError};
 use lambda_loop::{Config, Context, Error};
 use support::*;
 
-fn serve_in_thread<S: Serve + Send + 'static>(
+fn serve_in_thread<S: Runnable + Send + 'static>(
     api: &FakeApi,
     handler: S,
 ) -> mpsc::Receiver<RuntimeError> {

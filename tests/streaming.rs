@@ -368,3 +368,69 @@ fn process_a_410_answer_to_a_stream_costs_one_line() {
     assert_eq!(stderr.lines().count(), 2, "the 410, the exit: {stderr}");
     assert!(stderr.contains("answered 410"), "{stderr}");
 }
+
+/// The low layer streams too: a loop of your own (`Client::next`, `ResponseStream::new`,
+/// `ResponseStream::finish`, as in `ResponseStream::new`'s docs) sends chunks, then ends the
+/// stream; an error after the first byte goes in the trailers, one before it as an error post.
+#[test]
+fn a_custom_loop_streams_through_the_low_layer() {
+    use lambda_loop::runtime::Client;
+    let api = FakeApi::start();
+    api.push_event(Event::new("ok", b"hi".to_vec()));
+    api.push_event(Event::new("late", b"fail-after".to_vec()));
+    api.push_event(Event::new("early", b"fail-before".to_vec()));
+    let client = Client::new(&api.addr()).unwrap();
+    let config = std::sync::Arc::new(test_config());
+    let runtime = std::thread::spawn(move || -> RuntimeError {
+        loop {
+            let next = match client.next(&config) {
+                Ok(next) => next,
+                Err(failure) => return failure,
+            };
+            let mut stream = ResponseStream::new(&client, &next.answer_to);
+            let outcome = next.event.and_then(|event| {
+                if event == b"fail-before" {
+                    return Err(Error::new("NotStarted", "nothing was written"));
+                }
+                writeln!(stream, "{} bytes", event.len())?;
+                stream.flush()?;
+                match &event[..] {
+                    b"fail-after" => Err(Error::new("StreamBroke", "after the first line")),
+                    _ => Ok(stream.write_all(&event)?),
+                }
+            });
+            if let Err(failure) = stream.finish(outcome) {
+                return failure;
+            }
+        }
+    });
+    let answers = api.wait_for_answers(3);
+    api.finish();
+    assert_next_500(&runtime.join().unwrap());
+    assert!(
+        answers[0].path.ends_with("/ok/response"),
+        "{}",
+        answers[0].path
+    );
+    assert_eq!(
+        answers[0].header("Lambda-Runtime-Function-Response-Mode"),
+        Some("streaming")
+    );
+    assert_eq!(answers[0].body_text(), "2 bytes\nhi");
+    assert!(
+        answers[1].path.ends_with("/late/response"),
+        "{}",
+        answers[1].path
+    );
+    assert_eq!(answers[1].body_text(), "10 bytes\n");
+    assert_eq!(
+        answers[1].trailer("Lambda-Runtime-Function-Error-Type"),
+        Some("StreamBroke")
+    );
+    assert!(
+        answers[2].path.ends_with("/early/error"),
+        "{}",
+        answers[2].path
+    );
+    assert_eq!(answers[2].body_json()["errorType"], "NotStarted");
+}

@@ -13,7 +13,7 @@ use super::request::parse;
 use super::response::prelude;
 use crate::context::Context;
 use crate::error::Result;
-use crate::handler::Handler;
+use crate::handler::{Buffered, Handler, Streamed};
 use crate::stream::ResponseStream;
 
 /// An HTTP handler made into one the loop serves, by [`handler`].
@@ -64,7 +64,9 @@ where
     F: FnMut(Request<Body>, Context) -> Result<Response<B>>,
     B: Into<Body>,
 {
-    fn call(&mut self, event: &[u8], context: Context, _: &mut ResponseStream) -> Result<Vec<u8>> {
+    type Answer = Buffered;
+
+    fn call(&mut self, event: &[u8], context: Context, (): ()) -> Result<Vec<u8>> {
         let (request, shape) = parse(event)?;
         shape.encode((self.handler)(request, context)?)
     }
@@ -113,14 +115,9 @@ impl<F> Handler for HttpStreaming<F>
 where
     F: FnMut(Request<Body>, Context) -> Result<Response<StreamBody>>,
 {
-    const STREAMS: bool = true;
+    type Answer = Streamed;
 
-    fn call(
-        &mut self,
-        event: &[u8],
-        context: Context,
-        out: &mut ResponseStream,
-    ) -> Result<Vec<u8>> {
+    fn call(&mut self, event: &[u8], context: Context, out: &mut ResponseStream) -> Result<()> {
         let (request, _shape) = parse(event)?;
         let (parts, body) = (self.handler)(request, context)?.into_parts();
         let (status, headers, cookies) = prelude(&parts);
@@ -130,8 +127,7 @@ where
             .collect();
         let cookies: Vec<&str> = cookies.iter().map(String::as_str).collect();
         out.start_http_response(status, &headers, &cookies)?;
-        body.write_to(out)?;
-        Ok(Vec::new())
+        body.write_to(out)
     }
 }
 

@@ -142,6 +142,7 @@ pub use request::parse_event;
 pub use response::encode_response;
 
 use crate::error::{Error, Result};
+use crate::protocol::{content_type, error_type};
 
 /// A response with `value` as its JSON body and `content-type: application/json`.
 ///
@@ -162,7 +163,7 @@ pub fn json_response<T: Serialize + ?Sized>(
 ) -> Result<Response<Body>> {
     let body = Body::from_json(value).map_err(|error| {
         Error::new(
-            "Runtime.MarshalError",
+            error_type::MARSHAL,
             format!("the response body could not be serialized as JSON: {error}"),
         )
     })?;
@@ -170,7 +171,7 @@ pub fn json_response<T: Serialize + ?Sized>(
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(content_type::JSON),
     );
     Ok(response)
 }

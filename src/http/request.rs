@@ -11,9 +11,7 @@ use super::body::{base64_decode, Body};
 use super::context::{RequestContext, Source};
 use super::response::Shape;
 use crate::error::{Error, Result};
-
-/// `errorType` of an event that is not an HTTP event this module knows.
-pub(crate) const UNMARSHAL_ERROR: &str = "Runtime.UnmarshalError";
+use crate::protocol::error_type;
 
 /// What the message of a rejected event says was expected.
 const EXPECTED: &str = "expected an HTTP event: API Gateway REST (httpMethod, path, \
@@ -22,7 +20,7 @@ const EXPECTED: &str = "expected an HTTP event: API Gateway REST (httpMethod, pa
      path, requestContext.serviceArn)";
 
 fn unmarshal(reason: impl std::fmt::Display) -> Error {
-    Error::new(UNMARSHAL_ERROR, format!("{reason}; {EXPECTED}"))
+    Error::new(error_type::UNMARSHAL, format!("{reason}; {EXPECTED}"))
 }
 
 /// Turns an event into a request, with a [`RequestContext`] in its extensions.

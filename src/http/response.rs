@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::body::{base64_encode, Body};
 use super::context::{RequestContext, Source};
 use crate::error::{Error, Result};
+use crate::protocol::{content_type, error_type};
 
 /// The answer to the event the request came from, in the shape its source expects:
 ///
@@ -86,7 +87,7 @@ fn encode<B: Into<Body>>(context: Shape, response: Response<B>) -> Result<Vec<u8
     out.insert("isBase64Encoded".into(), base64.into());
     serde_json::to_vec(&Value::Object(out)).map_err(|error| {
         Error::new(
-            "Runtime.MarshalError",
+            error_type::MARSHAL,
             format!("the response could not be written as JSON: {error}"),
         )
     })
@@ -121,7 +122,7 @@ pub(crate) fn is_textual(content_type: &str) -> bool {
     essence.starts_with("text/")
         || matches!(
             essence.as_str(),
-            "application/json"
+            content_type::JSON
                 | "application/javascript"
                 | "application/ecmascript"
                 | "application/xml"

@@ -549,12 +549,11 @@ fn test_context() -> crate::Context {
 }
 
 /// Runs a buffered handler on `event`, as the loop would.
-fn call<H: crate::runtime::Handler>(handler: &mut H, event: &[u8]) -> crate::Result<Vec<u8>> {
-    handler.call(
-        event,
-        test_context(),
-        &mut crate::stream::ResponseStream::unused(),
-    )
+fn call<H>(handler: &mut H, event: &[u8]) -> crate::Result<Vec<u8>>
+where
+    H: crate::runtime::Handler<Answer = crate::runtime::Buffered>,
+{
+    handler.call(event, test_context(), ())
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::thread;
 
 use super::fake_api::{FakeApi, Waker, PATIENCE};
 use super::wire::Recorded;
-use crate::runtime::{self, Client, Handler, RuntimeError, Serve};
+use crate::runtime::{self, Client, Handler, Runnable, RuntimeError};
 use crate::Config;
 
 /// The variables of a typical function, so that a child process and an in-process loop can
@@ -233,7 +233,7 @@ where
             Ok(client) => client,
             Err(failure) => return failure,
         };
-        let Err(failure) = crate::concurrent(handler).serve(&client, &config);
+        let Err(failure) = crate::concurrent(handler).run_loops(&client, &config);
         failure
     })
 }
