@@ -531,20 +531,42 @@ fn http_prelude(status_code: u16, headers: &[(&str, &str)], cookies: &[&str]) ->
             None => merged.push((name, value.to_owned())),
         }
     }
-    let text = |text: &str| serde_json::Value::from(text).to_string();
-    let headers: Vec<String> = merged
-        .iter()
-        .map(|(name, value)| format!("{}:{}", text(name), text(value)))
-        .collect();
-    let cookies: Vec<String> = cookies.iter().map(|cookie| text(cookie)).collect();
-    let mut prelude = format!(
-        "{{\"statusCode\":{status_code},\"headers\":{{{}}},\"cookies\":[{}]}}",
-        headers.join(","),
-        cookies.join(",")
-    )
-    .into_bytes();
-    prelude.extend_from_slice(&[0; 8]);
-    prelude
+    let prelude = Prelude {
+        status_code,
+        headers: &merged,
+        cookies,
+    };
+    let mut bytes = serde_json::to_vec(&prelude).unwrap_or_default();
+    bytes.extend_from_slice(&[0; 8]);
+    bytes
+}
+
+/// The prelude's JSON, written by serde_json with the headers in the handler's order (a
+/// `serde_json::Map` would sort them).
+struct Prelude<'a> {
+    status_code: u16,
+    headers: &'a [(&'a str, String)],
+    cookies: &'a [&'a str],
+}
+
+impl serde_core::Serialize for Prelude<'_> {
+    fn serialize<S: serde_core::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde_core::ser::SerializeStruct;
+        let mut prelude = serializer.serialize_struct("Prelude", 3)?;
+        prelude.serialize_field("statusCode", &self.status_code)?;
+        prelude.serialize_field("headers", &InOrder(self.headers))?;
+        prelude.serialize_field("cookies", self.cookies)?;
+        prelude.end()
+    }
+}
+
+/// Pairs as a JSON object, in their order.
+struct InOrder<'a>(&'a [(&'a str, String)]);
+
+impl serde_core::Serialize for InOrder<'_> {
+    fn serialize<S: serde_core::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(name, value)| (name, value)))
+    }
 }
 
 #[cfg(test)]
