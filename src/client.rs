@@ -16,6 +16,7 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ureq::http::{Response, Uri};
 
@@ -303,7 +304,7 @@ impl Client {
 
 /// The panic hook answers this slot's invocation through its client.
 impl AnswerWithError for Client {
-    fn answer_with_error(&self, answer_to: &AnswerAddress, error: &Error) -> bool {
+    fn answer_with_error(&self, answer_to: &AnswerAddress, error: &Error, _: Duration) -> bool {
         if let Err(failure) = self.report_error(answer_to, error) {
             runtime_line!(Error, "the panic could not be reported: {failure}");
         }

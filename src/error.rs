@@ -94,12 +94,21 @@ impl Error {
     /// Built with serde_json, so quotes, newlines, control characters and non-ASCII text in the
     /// message always come out as valid JSON.
     pub fn to_json(&self) -> Vec<u8> {
-        let body = serde_json::json!({
-            "errorMessage": self.message,
-            "errorType": self.error_type,
-            "stackTrace": self.stack_trace,
-        });
-        body.to_string().into_bytes()
+        serde_json::to_vec(&ErrorJson(self)).unwrap_or_default()
+    }
+}
+
+/// The error JSON's three fields, serialized in place (no `serde_json::Value` copy of them).
+struct ErrorJson<'a>(&'a Error);
+
+impl serde_core::Serialize for ErrorJson<'_> {
+    fn serialize<S: serde_core::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde_core::ser::SerializeStruct;
+        let mut body = serializer.serialize_struct("Error", 3)?;
+        body.serialize_field("errorMessage", &self.0.message)?;
+        body.serialize_field("errorType", &self.0.error_type)?;
+        body.serialize_field("stackTrace", &self.0.stack_trace)?;
+        body.end()
     }
 }
 
@@ -120,8 +129,10 @@ impl Error {
                 paths.push(frame.1);
             }
         }
-        // Written by hand rather than through serde_json's Value: the keys in serde_json's
-        // (sorted) order, every string pure ASCII.
+        // Written by hand: the keys in serde_json's (sorted) order, every string pure ASCII (a
+        // header value). Measured: the same JSON through serde_json (Serialize impls and a
+        // Formatter that escapes non-ASCII) makes the stripped echo example 1,328 bytes larger
+        // (size profile, x86_64: 597,200 -> 598,528), and this is on every binary's error path.
         let mut cause = String::from("{\"exceptions\":[{\"message\":");
         push_ascii_json(&mut cause, &self.message);
         cause.push_str(",\"stack\":[");

@@ -13,16 +13,24 @@
 //! waits for the `Answering` ones to finish their post. Whoever takes an invocation out of
 //! `Running` owns its one answer: a loop whose invocation the hook took posts nothing.
 //!
+//! There is one way to answer with an error, [`answer_slot`]: a response stream that has sent
+//! bytes ends itself with the error in its trailers (the only way left once bytes are out);
+//! otherwise the slot's answerer posts it (the loop's `Client`, or local invoke's stderr).
+//!
 //! It sits low in the crate (it imports only the pure `context` and `error`) and knows
-//! nothing of HTTP: whoever can answer (the Runtime API client, a response stream, the local
-//! invoke's stderr) registers itself as an [`AnswerWithError`] trait object.
+//! nothing of HTTP: whoever can answer registers itself as an [`AnswerWithError`] trait object.
+//!
+//! Every wait here is on an event, with a bound: the hook waits on a slot's condition variable
+//! for its post to end (`answered` signals it), and on a stream's for a write under way on
+//! another thread (the stream signals it when the hook asked). A bound that runs out costs that
+//! one answer, never the process's end.
 //!
 //! Once the hook has begun, a slot that receives an event later (its `next` was answered
 //! while the hook ran) answers it at once with the same cause instead of running the handler:
 //! [`begin`] and the hook decide under the slot's lock, so no invocation falls between them.
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -30,23 +38,32 @@ use crate::context::AnswerAddress;
 use crate::error::Error;
 
 /// Something that can still answer an invocation with an error while the process is about to
-/// end: the slot's Runtime API client, or the invocation's open response stream.
+/// end: the slot's Runtime API client, local invoke's stderr, or the invocation's open response
+/// stream.
 pub(crate) trait AnswerWithError: Send + Sync {
-    /// Answers `invocation` with `error`, best effort. Returns false when it could not (a
-    /// stream that has not begun), so that the slot's client answers instead.
-    fn answer_with_error(&self, invocation: &AnswerAddress, error: &Error) -> bool;
+    /// Answers `answer_to` with `error`, best effort, waiting at most `patience` for work
+    /// already under way on another thread. Returns false when it could not (a stream that has
+    /// sent nothing), so that the slot's answerer answers instead.
+    fn answer_with_error(
+        &self,
+        answer_to: &AnswerAddress,
+        error: &Error,
+        patience: Duration,
+    ) -> bool;
 }
 
 /// One loop thread's place in the registry.
 struct Slot {
     answerer: Arc<dyn AnswerWithError>,
     state: Mutex<SlotState>,
+    /// Signalled when the slot leaves `Answering`.
+    left_answering: Condvar,
 }
 
 enum SlotState {
     Idle,
     Running {
-        invocation: AnswerAddress,
+        answer_to: AnswerAddress,
         stream: Option<Weak<dyn AnswerWithError>>,
     },
     Answering,
@@ -64,8 +81,13 @@ thread_local! {
 /// gets, since the process is about to end.
 static CLOSING: OnceLock<Error> = OnceLock::new();
 
-/// How long the panic hook waits for another slot to finish a post it has begun.
-const PATIENCE: Duration = Duration::from_secs(2);
+/// How long the panic hook waits for another slot to finish a post (or a stream write) it has
+/// begun.
+pub(crate) const PATIENCE: Duration = Duration::from_secs(2);
+
+/// How long a slot that answered with the hook's cause waits for the process to end (it aborts
+/// as soon as the hook returns) before it goes on serving, answering every event with the cause.
+const END_PATIENCE: Duration = Duration::from_secs(10);
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -85,6 +107,7 @@ pub(crate) fn register(answerer: Arc<dyn AnswerWithError>) -> Registered {
     let slot = Arc::new(Slot {
         answerer,
         state: Mutex::new(SlotState::Idle),
+        left_answering: Condvar::new(),
     });
     let mut slots = lock(&SLOTS);
     slots.retain(|slot| slot.strong_count() > 0);
@@ -101,32 +124,34 @@ fn with_this_slot<R>(f: impl FnOnce(&Slot) -> R) -> Option<R> {
         .flatten()
 }
 
-/// The handler of `invocation` is about to run on this thread. (When the process is already
-/// ending, the invocation is answered here with the cause instead, and this thread waits for
-/// the end: the handler must not run for an invocation that has its answer.)
-pub(crate) fn begin(invocation: &AnswerAddress) {
+/// The handler of `answer_to` is about to run on this thread: true when it may. False when the
+/// process is already ending: the invocation was answered here with the cause, the handler must
+/// not run, and the caller goes on to the next event.
+pub(crate) fn begin(answer_to: &AnswerAddress) -> bool {
     with_this_slot(|slot| {
         let mut state = lock(&slot.state);
         let Some(cause) = CLOSING.get() else {
             *state = SlotState::Running {
-                invocation: invocation.clone(),
+                answer_to: answer_to.clone(),
                 stream: None,
             };
-            return;
+            return true;
         };
         *state = SlotState::Answering; // the hook waits for this post
         drop(state);
-        slot.answerer.answer_with_error(invocation, cause);
-        *lock(&slot.state) = SlotState::Idle;
-        loop {
-            thread::park(); // until the abort ends the process
-        }
-    });
+        slot.answerer.answer_with_error(answer_to, cause, PATIENCE);
+        leave_answering(slot);
+        // The process aborts when the hook returns; waiting for that keeps this thread from
+        // taking another event it could not finish. A spurious wake-up only ends it early.
+        thread::park_timeout(END_PATIENCE);
+        false
+    })
+    .unwrap_or(true)
 }
 
 /// The running invocation has a response stream: from now on the stream is what ends the
 /// invocation (with error trailers once it has sent bytes; otherwise it declines and the slot's
-/// client posts the error).
+/// answerer posts the error).
 pub(crate) fn stream_attached(stream: Weak<dyn AnswerWithError>) {
     with_this_slot(|slot| {
         if let SlotState::Running {
@@ -155,13 +180,18 @@ pub(crate) fn answer_now() -> bool {
 
 /// The answer has been posted (or given up on).
 pub(crate) fn answered() {
-    with_this_slot(|slot| *lock(&slot.state) = SlotState::Idle);
+    with_this_slot(leave_answering);
+}
+
+fn leave_answering(slot: &Slot) {
+    *lock(&slot.state) = SlotState::Idle;
+    slot.left_answering.notify_all();
 }
 
 /// Calls `f` with the request id of the invocation running on this thread (for log lines).
 pub(crate) fn with_request_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
     let id = with_this_slot(|slot| match &*slot.state.try_lock().ok()? {
-        SlotState::Running { invocation, .. } => Some(invocation.request_id().to_owned()),
+        SlotState::Running { answer_to, .. } => Some(answer_to.request_id().to_owned()),
         _ => None,
     });
     f(id.flatten().as_deref())
@@ -177,41 +207,53 @@ pub(crate) fn answer_all_in_flight(own: &Error, others: &Error) {
         .ok()
         .flatten();
     if let Some(slot) = &this {
-        answer_slot(slot, own);
+        // This thread cannot wait for itself: the panic may have come from inside its own
+        // post or stream write, which holds what it would wait for.
+        if let Ok(state) = slot.state.try_lock() {
+            answer_slot(slot, state, own, Duration::ZERO);
+        }
     }
     let slots: Vec<Arc<Slot>> = lock(&SLOTS).iter().filter_map(Weak::upgrade).collect();
     for slot in slots {
         if this.as_ref().is_some_and(|this| Arc::ptr_eq(this, &slot)) {
             continue;
         }
-        let deadline = Instant::now() + PATIENCE;
-        while !answer_slot(&slot, others) && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(1));
-        }
+        // Another thread holds a slot's lock only for a moment, never across I/O.
+        let state = lock(&slot.state);
+        answer_slot(&slot, state, others, PATIENCE);
     }
 }
 
-/// Answers the slot's running invocation with `error`. True when the slot has nothing left to
-/// wait for (idle, or answered now); false while it is posting an answer of its own.
-fn answer_slot(slot: &Slot, error: &Error) -> bool {
-    let Ok(mut state) = slot.state.try_lock() else {
-        return false; // held for a moment by its own thread
+/// Answers the slot's running invocation with `error`: through its stream when the stream has
+/// sent bytes, otherwise through the slot's answerer. A slot that is posting its own answer is
+/// waited for (at most `patience`), and then has nothing left for the hook to do.
+fn answer_slot(
+    slot: &Slot,
+    mut state: MutexGuard<'_, SlotState>,
+    error: &Error,
+    patience: Duration,
+) {
+    let deadline = Instant::now() + patience;
+    while matches!(*state, SlotState::Answering) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        state = slot
+            .left_answering
+            .wait_timeout(state, left)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    let SlotState::Running { answer_to, stream } = std::mem::replace(&mut *state, SlotState::Idle)
+    else {
+        return; // idle: nothing in flight
     };
-    match std::mem::replace(&mut *state, SlotState::Idle) {
-        SlotState::Idle => true,
-        SlotState::Answering => {
-            *state = SlotState::Answering;
-            false
-        }
-        SlotState::Running { invocation, stream } => {
-            drop(state);
-            let streamed = stream
-                .and_then(|stream| stream.upgrade())
-                .is_some_and(|stream| stream.answer_with_error(&invocation, error));
-            if !streamed {
-                slot.answerer.answer_with_error(&invocation, error);
-            }
-            true
-        }
+    drop(state);
+    let streamed = stream
+        .and_then(|stream| stream.upgrade())
+        .is_some_and(|stream| stream.answer_with_error(&answer_to, error, patience));
+    if !streamed {
+        slot.answerer.answer_with_error(&answer_to, error, patience);
     }
 }

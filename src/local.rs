@@ -52,7 +52,7 @@ where
 struct Stderr;
 
 impl AnswerWithError for Stderr {
-    fn answer_with_error(&self, _invocation: &AnswerAddress, error: &Error) -> bool {
+    fn answer_with_error(&self, _: &AnswerAddress, error: &Error, _: Duration) -> bool {
         print_error(error);
         true
     }

@@ -167,23 +167,47 @@ fn is_http_client(target: &str) -> bool {
     })
 }
 
-/// `{"timestamp":…,"level":…,"requestId":…,"message":…,"logger":…}` and a newline. serde_json
-/// escapes the strings, so quotes, newlines and any Unicode stay valid JSON on one line.
+/// `{"timestamp":…,"level":…,"requestId":…,"message":…,"logger":…}` and a newline, written by
+/// serde_json (which escapes the strings: quotes, newlines and any Unicode stay valid JSON on
+/// one line).
 fn json_line(timestamp: &str, level: Level, target: &str, message: fmt::Arguments<'_>) -> String {
-    let quoted = |text: &str| serde_json::Value::from(text).to_string();
-    let mut line = format!("{{\"timestamp\":\"{timestamp}\",\"level\":\"{level}\"");
     inflight::with_request_id(|request_id| {
-        if let Some(request_id) = request_id {
-            line.push_str(",\"requestId\":");
-            line.push_str(&quoted(request_id));
+        let record = JsonRecord {
+            timestamp,
+            level: level.as_str(),
+            request_id,
+            message: &message.to_string(),
+            logger: target,
+        };
+        let mut line = serde_json::to_string(&record).unwrap_or_default();
+        line.push('\n');
+        line
+    })
+}
+
+/// One JSON log line's fields, in the order Lambda's own runtimes write them.
+struct JsonRecord<'a> {
+    timestamp: &'a str,
+    level: &'a str,
+    request_id: Option<&'a str>,
+    message: &'a str,
+    logger: &'a str,
+}
+
+impl serde_core::Serialize for JsonRecord<'_> {
+    fn serialize<S: serde_core::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde_core::ser::SerializeStruct;
+        let fields = 4 + usize::from(self.request_id.is_some());
+        let mut record = serializer.serialize_struct("JsonRecord", fields)?;
+        record.serialize_field("timestamp", self.timestamp)?;
+        record.serialize_field("level", self.level)?;
+        if let Some(request_id) = self.request_id {
+            record.serialize_field("requestId", request_id)?;
         }
-    });
-    line.push_str(",\"message\":");
-    line.push_str(&quoted(&message.to_string()));
-    line.push_str(",\"logger\":");
-    line.push_str(&quoted(target));
-    line.push_str("}\n");
-    line
+        record.serialize_field("message", self.message)?;
+        record.serialize_field("logger", self.logger)?;
+        record.end()
+    }
 }
 
 /// `timestamp<TAB>requestId<TAB>LEVEL<TAB>target: message` and a newline. Line breaks inside

@@ -53,7 +53,9 @@ pub fn serve<H: Handler>(
             event,
         } = client.next_into(config, std::mem::take(&mut spare))?;
         // 2. The handler (a panic becomes the invocation's error).
-        inflight::begin(&answer_to);
+        if !inflight::begin(&answer_to) {
+            continue; // the process is ending: the hook's cause answered this one
+        }
         // Nothing for a buffered answer; the response stream for a streamed one.
         let mut pending = H::Answer::to_runtime_api(client, &answer_to);
         let outcome = match event {
@@ -89,7 +91,9 @@ pub(crate) fn invoke_locally<H: Handler>(
     event: &[u8],
     context: Context,
 ) -> Result<()> {
-    inflight::begin(&AnswerAddress::of(&context));
+    if !inflight::begin(&AnswerAddress::of(&context)) {
+        return Ok(()); // the process is ending: the hook's cause answered this one
+    }
     let mut pending = H::Answer::to_stdout();
     let out = H::Answer::out(&mut pending);
     let outcome = panic::catching(|| handler.call(event, context, out));

@@ -9,8 +9,8 @@
 
 use std::fmt;
 use std::io::{self, ErrorKind, Write};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread;
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 use crate::client::Client;
@@ -50,7 +50,51 @@ pub struct ResponseStream {
     shared: Arc<Shared>,
 }
 
-struct Shared(Mutex<StreamState>);
+/// The stream's state, and how the panic hook waits for a write under way on another thread.
+struct Shared {
+    state: Mutex<StreamState>,
+    /// Set by the panic hook when it finds the state locked: the writer then signals
+    /// `released` each time it lets go of the state.
+    hook_waiting: AtomicBool,
+    released: Condvar,
+    /// The lock `released` is waited on with.
+    release_lock: Mutex<()>,
+}
+
+/// The locked state, for as long as a write (or the end) takes; letting go signals the panic
+/// hook when it waits for it. (Fields drop in order: the guard first, then the signal.)
+struct Locked<'a> {
+    guard: MutexGuard<'a, StreamState>,
+    _signal: SignalOnRelease<'a>,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = StreamState;
+    fn deref(&self) -> &StreamState {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut StreamState {
+        &mut self.guard
+    }
+}
+
+/// Signals `released` once the state is let go of, when the panic hook waits for it.
+struct SignalOnRelease<'a>(&'a Shared);
+
+impl Drop for SignalOnRelease<'_> {
+    fn drop(&mut self) {
+        // Paired with the fence in `wait_for_state`: either this load sees the hook's flag, or
+        // the hook's try_lock sees the state released.
+        fence(Ordering::SeqCst);
+        if self.0.hook_waiting.load(Ordering::SeqCst) {
+            let _waiting = lock(&self.0.release_lock);
+            self.0.released.notify_all();
+        }
+    }
+}
 
 struct StreamState {
     sink: Sink,
@@ -102,19 +146,24 @@ fn broken_stream(detail: &str) -> io::Error {
     )
 }
 
-fn lock(shared: &Shared) -> MutexGuard<'_, StreamState> {
-    shared.0.lock().unwrap_or_else(PoisonError::into_inner)
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl ResponseStream {
     fn with_sink(sink: Sink) -> ResponseStream {
-        let shared = Arc::new(Shared(Mutex::new(StreamState {
-            sink,
-            buffer: Vec::new(),
-            written: 0,
-            cut: false,
-            content_type: content_type::STREAM,
-        })));
+        let shared = Arc::new(Shared {
+            state: Mutex::new(StreamState {
+                sink,
+                buffer: Vec::new(),
+                written: 0,
+                cut: false,
+                content_type: content_type::STREAM,
+            }),
+            hook_waiting: AtomicBool::new(false),
+            released: Condvar::new(),
+            release_lock: Mutex::new(()),
+        });
         let weak = Arc::downgrade(&shared);
         inflight::stream_attached(weak);
         ResponseStream { shared }
@@ -161,8 +210,11 @@ impl ResponseStream {
         ResponseStream::with_sink(Sink::Stdout)
     }
 
-    fn state(&self) -> MutexGuard<'_, StreamState> {
-        lock(&self.shared)
+    fn state(&self) -> Locked<'_> {
+        Locked {
+            guard: lock(&self.shared.state),
+            _signal: SignalOnRelease(&self.shared),
+        }
     }
 
     /// Starts an HTTP response for a Lambda function URL (or another HTTP integration):
@@ -278,17 +330,9 @@ impl fmt::Debug for ResponseStream {
 
 /// The panic hook ends a begun stream with the panic in its trailers.
 impl AnswerWithError for Shared {
-    fn answer_with_error(&self, _invocation: &AnswerAddress, error: &Error) -> bool {
-        // Held means a write is in progress: on another slot's thread it ends in a moment; on
-        // this thread (a panic from inside a write) it never will, and an error post is the
-        // best that can still be done.
-        let deadline = Instant::now() + Duration::from_millis(200);
-        let mut state = loop {
-            match self.0.try_lock() {
-                Ok(state) => break state,
-                Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(1)),
-                Err(_) => return false,
-            }
+    fn answer_with_error(&self, _: &AnswerAddress, error: &Error, patience: Duration) -> bool {
+        let Some(mut state) = self.wait_for_state(patience) else {
+            return false; // an error post is the best that can still be done
         };
         if state.written == 0 {
             return false;
@@ -307,6 +351,41 @@ impl AnswerWithError for Shared {
             "the panic could not be reported in the stream's trailers: {failure}"
         );
         true
+    }
+}
+
+impl Shared {
+    /// The state, once no write holds it, waiting at most `patience`. Held means a write is
+    /// under way: on another slot's thread it ends in a moment, and signals `released`; on this
+    /// thread (a panic from inside a write) it never will, which is why the hook's own slot
+    /// passes no patience.
+    fn wait_for_state(&self, patience: Duration) -> Option<MutexGuard<'_, StreamState>> {
+        let try_state = || match self.state.try_lock() {
+            Ok(state) => Some(state),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        };
+        if let Some(state) = try_state() {
+            return Some(state);
+        }
+        self.hook_waiting.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let deadline = Instant::now() + patience;
+        let mut waiting = lock(&self.release_lock);
+        loop {
+            if let Some(state) = try_state() {
+                return Some(state);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            waiting = self
+                .released
+                .wait_timeout(waiting, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
     }
 }
 
@@ -452,20 +531,42 @@ fn http_prelude(status_code: u16, headers: &[(&str, &str)], cookies: &[&str]) ->
             None => merged.push((name, value.to_owned())),
         }
     }
-    let text = |text: &str| serde_json::Value::from(text).to_string();
-    let headers: Vec<String> = merged
-        .iter()
-        .map(|(name, value)| format!("{}:{}", text(name), text(value)))
-        .collect();
-    let cookies: Vec<String> = cookies.iter().map(|cookie| text(cookie)).collect();
-    let mut prelude = format!(
-        "{{\"statusCode\":{status_code},\"headers\":{{{}}},\"cookies\":[{}]}}",
-        headers.join(","),
-        cookies.join(",")
-    )
-    .into_bytes();
-    prelude.extend_from_slice(&[0; 8]);
-    prelude
+    let prelude = Prelude {
+        status_code,
+        headers: &merged,
+        cookies,
+    };
+    let mut bytes = serde_json::to_vec(&prelude).unwrap_or_default();
+    bytes.extend_from_slice(&[0; 8]);
+    bytes
+}
+
+/// The prelude's JSON, written by serde_json with the headers in the handler's order (a
+/// `serde_json::Map` would sort them).
+struct Prelude<'a> {
+    status_code: u16,
+    headers: &'a [(&'a str, String)],
+    cookies: &'a [&'a str],
+}
+
+impl serde_core::Serialize for Prelude<'_> {
+    fn serialize<S: serde_core::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde_core::ser::SerializeStruct;
+        let mut prelude = serializer.serialize_struct("Prelude", 3)?;
+        prelude.serialize_field("statusCode", &self.status_code)?;
+        prelude.serialize_field("headers", &InOrder(self.headers))?;
+        prelude.serialize_field("cookies", self.cookies)?;
+        prelude.end()
+    }
+}
+
+/// Pairs as a JSON object, in their order.
+struct InOrder<'a>(&'a [(&'a str, String)]);
+
+impl serde_core::Serialize for InOrder<'_> {
+    fn serialize<S: serde_core::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(name, value)| (name, value)))
+    }
 }
 
 #[cfg(test)]

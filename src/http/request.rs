@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 use http::header::{HeaderName, HeaderValue, HOST};
 use http::{Method, Request, Uri};
+use percent_encoding::{
+    percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS, NON_ALPHANUMERIC,
+};
 use serde_json::{Map, Value};
 
 use super::body::{base64_decode, Body};
@@ -374,6 +377,31 @@ fn strip_stage(path: &str, stage: Option<&str>) -> String {
     path.into()
 }
 
+/// Bytes a query component keeps as they are: `A-Z a-z 0-9 - . _ ~` (RFC 3986's unreserved).
+const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Bytes a URI cannot hold as they are (controls, space, `"<>\^`{|}`, and `#`); `%` is not
+/// among them, so escapes already there are kept. Non-ASCII bytes are always encoded.
+const NOT_IN_URI_QUERY: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}')
+    .add(b'#');
+
+/// The same for a path, where `?` would start the query.
+const NOT_IN_URI_PATH: &AsciiSet = &NOT_IN_URI_QUERY.add(b'?');
+
 /// Decoded pairs as a query string: every byte but `A-Z a-z 0-9 - . _ ~` percent-encoded.
 fn encode_query(pairs: &[(String, String)]) -> String {
     let mut query = String::new();
@@ -381,9 +409,9 @@ fn encode_query(pairs: &[(String, String)]) -> String {
         if !query.is_empty() {
             query.push('&');
         }
-        percent_encode(key, &mut query);
+        query.extend(utf8_percent_encode(key, QUERY_COMPONENT));
         query.push('=');
-        percent_encode(value, &mut query);
+        query.extend(utf8_percent_encode(value, QUERY_COMPONENT));
     }
     query
 }
@@ -397,65 +425,20 @@ fn join_query_as_sent(pairs: &[(String, String)]) -> String {
     joined.join("&")
 }
 
-fn percent_encode(text: &str, out: &mut String) {
-    for &byte in text.as_bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            push_escaped(byte, out);
-        }
-    }
-}
-
-fn push_escaped(byte: u8, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    out.push('%');
-    out.push(HEX[usize::from(byte >> 4)] as char);
-    out.push(HEX[usize::from(byte & 15)] as char);
-}
-
 /// Escapes the bytes a URI cannot hold (space, controls, non-ASCII, `"<>\^`{|}`, and `?` `#`
 /// in a path, `#` in a query), keeping `%` escapes that are already there.
 fn escape_uri(text: &str, query: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for &byte in text.as_bytes() {
-        let keep =
-            byte.is_ascii_graphic() && !b"\"<>\\^`{|}#".contains(&byte) && (query || byte != b'?');
-        if keep {
-            out.push(byte as char);
-        } else {
-            push_escaped(byte, &mut out);
-        }
-    }
-    out
+    let set = if query {
+        NOT_IN_URI_QUERY
+    } else {
+        NOT_IN_URI_PATH
+    };
+    utf8_percent_encode(text, set).to_string()
 }
 
 /// Percent-decodes a query component; `+` is a space (HTML forms send spaces that way).
 /// Invalid escapes are kept as they are; bytes that are not UTF-8 become U+FFFD.
 pub(crate) fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                match (
-                    bytes.get(i + 1).copied().and_then(hex),
-                    bytes.get(i + 2).copied().and_then(hex),
-                ) {
-                    (Some(high), Some(low)) => {
-                        out.push((high * 16 + low) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let spaced = text.replace('+', " ");
+    percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
 }

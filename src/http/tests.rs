@@ -635,3 +635,18 @@ fn stream_body_and_prelude() {
     body.write_to(&mut out).unwrap();
     assert_eq!(out, b"whole");
 }
+
+#[test]
+fn percent_coding_keeps_what_it_cannot_decode_and_escapes_what_a_uri_cannot_hold() {
+    use super::request::percent_decode;
+    assert_eq!(percent_decode("a+b%20c%2Bd"), "a b c+d");
+    assert_eq!(percent_decode("100%"), "100%");
+    assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    assert_eq!(percent_decode("%C3%A9%FF"), "é\u{fffd}");
+    let event = r#"{"version": "2.0", "rawPath": "/a b/é?x", "rawQueryString": "q=%41 b#c",
+        "headers": {}, "requestContext": {"http": {"method": "GET"}}}"#;
+    let request = super::parse_event(event.as_bytes()).unwrap();
+    assert_eq!(request.uri().path(), "/a%20b/%C3%A9%3Fx");
+    assert_eq!(request.uri().query(), Some("q=%41%20b%23c"));
+    assert_eq!(request.query("q").as_deref(), Some("A b#c"));
+}
