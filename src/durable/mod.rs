@@ -52,6 +52,8 @@ mod random;
 mod replay;
 mod session;
 mod sha256;
+#[cfg(feature = "durable-testing")]
+pub mod testing;
 // The signer's intermediate texts (canonical request, string to sign) are read by its tests only.
 #[allow(dead_code)]
 pub(crate) mod sigv4;
