@@ -73,7 +73,7 @@ fn wait_for_callback_submits_once_and_returns_the_result() {
     let outcome = runner.run(&7);
     assert_eq!(outcome.status, Status::Pending);
     let id = outcome.callback_id("approval create callback id").unwrap();
-    assert_eq!(*submitted.lock().unwrap(), [id.clone()]);
+    assert_eq!(submitted.lock().unwrap().as_slice(), std::slice::from_ref(&id));
     let group = outcome.operation("approval").unwrap();
     assert_eq!(group.sub_type.as_deref(), Some("WaitForCallback"));
     assert_eq!(

@@ -53,6 +53,8 @@ pub struct RecordedCall {
     pub status: Option<u16>,
     /// The fault applied to it, if any.
     pub fault: Option<Fault>,
+    /// When it was received in full.
+    pub received: std::time::Instant,
 }
 
 impl RecordedCall {
@@ -310,6 +312,7 @@ fn answer(request: &Request, shared: &Shared) -> (u16, Vec<u8>, bool) {
         headers: request.headers.clone(),
         status,
         fault,
+        received: std::time::Instant::now(),
     });
     shared.changed.notify_all();
     (status.unwrap_or(0), body, drop_connection)
