@@ -281,3 +281,174 @@ fn credentials_need_a_key_id_and_a_secret_and_take_a_token_when_set() {
     ])
     .is_none());
 }
+
+/// One request of the botocore comparison: a durable API call as the client sends it.
+struct BotocoreCase {
+    method: &'static str,
+    scheme_and_host: (&'static str, &'static str),
+    path: &'static str,
+    query: &'static str,
+    headers: &'static [(&'static str, &'static str)],
+    body: &'static str,
+    session_token: Option<&'static str>,
+}
+
+// An execution's ARN as one path segment (`:`, `$` and `/` encoded), as the client sends it.
+const CHECKPOINT_PATH: &str = "/2025-12-01/durable-executions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aorders%3A%24LATEST%2Fdurable-execution%2Forder-7%2F0b1c2d3e/checkpoint";
+const STATE_PATH: &str = "/2025-12-01/durable-executions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aorders%3A%24LATEST%2Fdurable-execution%2Forder-7%2F0b1c2d3e/state";
+const CHECKPOINT_BODY: &str = r#"{"CheckpointToken":"tok+/=","ClientToken":"8d0f7f4e-4c1b-4a57-9d2e-1f3a5b7c9d0e","Updates":[{"Id":"c4ca4238a0b92382","Type":"STEP","Action":"START","Name":"add","SubType":"Step"}]}"#;
+const SESSION_TOKEN: &str =
+    "IQoJb3JpZ2luX2VjEOT//////////wEaCXVzLWVhc3QtMSJHMEUCIQD+example/token==";
+
+const BOTOCORE_CASES: &[BotocoreCase] = &[
+    BotocoreCase {
+        method: "POST",
+        scheme_and_host: ("https", "lambda.us-east-1.amazonaws.com"),
+        path: CHECKPOINT_PATH,
+        query: "",
+        headers: &[("Content-Type", "application/json")],
+        body: CHECKPOINT_BODY,
+        session_token: Some(SESSION_TOKEN),
+    },
+    BotocoreCase {
+        method: "POST",
+        scheme_and_host: ("https", "lambda.us-east-1.amazonaws.com"),
+        path: CHECKPOINT_PATH,
+        query: "",
+        headers: &[("Content-Type", "application/json")],
+        body: CHECKPOINT_BODY,
+        session_token: None,
+    },
+    BotocoreCase {
+        method: "GET",
+        scheme_and_host: ("https", "lambda.us-east-1.amazonaws.com"),
+        path: STATE_PATH,
+        query: "CheckpointToken=tok%2B%2F%3D&Marker=op-1000&MaxItems=1000",
+        headers: &[],
+        body: "",
+        session_token: Some(SESSION_TOKEN),
+    },
+    BotocoreCase {
+        method: "GET",
+        scheme_and_host: ("https", "lambda.us-east-1.amazonaws.com"),
+        path: STATE_PATH,
+        query: "MaxItems=1000&CheckpointToken=tok%2B%2F%3D",
+        headers: &[],
+        body: "",
+        session_token: None,
+    },
+    // A local endpoint (the emulator): plain HTTP, the port in the Host header.
+    BotocoreCase {
+        method: "POST",
+        scheme_and_host: ("http", "127.0.0.1:9014"),
+        path: CHECKPOINT_PATH,
+        query: "",
+        headers: &[("Content-Type", "application/json")],
+        body: CHECKPOINT_BODY,
+        session_token: Some(SESSION_TOKEN),
+    },
+];
+
+/// Runs tests/fixtures/botocore_sigv4.py on `cases`: botocore's headers for each.
+fn botocore_sign(cases: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/botocore_sigv4.py");
+    let missing =
+        "this test compares the signer with botocore's: `python3 -m pip install botocore`";
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("python3 did not start ({error}); {missing}"));
+    let input = serde_json::to_vec(cases).expect("cases as JSON");
+    child
+        .stdin
+        .take()
+        .expect("a stdin")
+        .write_all(&input)
+        .expect("cases written");
+    let output = child.wait_with_output().expect("python3 ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.code() != Some(3), "{stderr}{missing}");
+    assert!(
+        output.status.success(),
+        "botocore_sigv4.py failed: {stderr}"
+    );
+    serde_json::from_slice(&output.stdout).expect("botocore_sigv4.py answers JSON")
+}
+
+#[test]
+fn durable_api_calls_sign_as_botocore_signs_them() {
+    let time = parse_timestamp("2026-12-03T17:05:09Z");
+    let (key_id, secret) = (
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    );
+    let inputs: Vec<serde_json::Value> = BOTOCORE_CASES
+        .iter()
+        .map(|case| {
+            let (scheme, host) = case.scheme_and_host;
+            let query = if case.query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", case.query)
+            };
+            let headers: serde_json::Map<String, serde_json::Value> = case
+                .headers
+                .iter()
+                .map(|(name, value)| (name.to_string(), (*value).into()))
+                .collect();
+            serde_json::json!({
+                "method": case.method,
+                "url": format!("{scheme}://{host}{}{query}", case.path),
+                "headers": headers,
+                "body": case.body,
+                "access_key_id": key_id,
+                "secret_access_key": secret,
+                "session_token": case.session_token,
+                "region": "us-east-1",
+                "service": "lambda",
+                "time": time.duration_since(UNIX_EPOCH).unwrap().as_secs(),
+            })
+        })
+        .collect();
+    let theirs = botocore_sign(&inputs);
+    assert_eq!(theirs.len(), BOTOCORE_CASES.len());
+    for (case, theirs) in BOTOCORE_CASES.iter().zip(theirs) {
+        let credentials = Credentials {
+            access_key_id: key_id.to_string(),
+            secret_access_key: secret.to_string(),
+            session_token: case.session_token.map(str::to_string),
+        };
+        let (_, host) = case.scheme_and_host;
+        let ours = sign(
+            case.method,
+            host,
+            case.path,
+            case.query,
+            case.headers,
+            case.body.as_bytes(),
+            &credentials,
+            "us-east-1",
+            "lambda",
+            time,
+        );
+        let ours: serde_json::Map<String, serde_json::Value> = ours
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value.into()))
+            .collect();
+        assert_eq!(
+            serde_json::Value::Object(ours),
+            theirs,
+            "{} {}{}?{} (session token: {})",
+            case.method,
+            host,
+            case.path,
+            case.query,
+            case.session_token.is_some()
+        );
+    }
+}
