@@ -82,6 +82,12 @@ impl<F, I> DurableHandler<F, I> {
         self
     }
 
+    /// True once settings were given (or read from the environment).
+    #[cfg(feature = "durable-testing")]
+    pub(crate) fn has_settings(&self) -> bool {
+        self.client.get().is_some()
+    }
+
     /// Runs the durable handler on one raw event: for a table of
     /// [`named`](crate::named) handlers, or a custom loop.
     pub fn handle<O>(&mut self, event: &[u8], context: Context) -> crate::Result<Vec<u8>>

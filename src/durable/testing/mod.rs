@@ -315,7 +315,8 @@ pub struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    /// A runner of `handler`, which is pointed at `service`.
+    /// A runner of `handler`, which is pointed at `service` (unless it was given settings of
+    /// its own with [`DurableHandler::with_settings`]).
     pub fn new<F, I, O>(
         service: &'a FakeDurableService,
         handler: DurableHandler<F, I>,
@@ -325,7 +326,10 @@ impl<'a> Runner<'a> {
         I: DeserializeOwned + 'a,
         O: Serialize,
     {
-        let mut handler = handler.with_settings(service.settings());
+        let mut handler = match handler.has_settings() {
+            true => handler,
+            false => handler.with_settings(service.settings()),
+        };
         let config = Arc::new(crate::context::Config::default());
         let mut invocation = 0u64;
         Runner {
