@@ -381,6 +381,21 @@ mod tests {
     }
 
     #[test]
+    fn calls_are_sent_six_times_at_most_pausing_from_100_ms_to_5_s() {
+        let defaults = settings(&[]);
+        assert_eq!(defaults.attempts, 6);
+        assert_eq!(defaults.first_delay, Duration::from_millis(100));
+        assert_eq!(defaults.max_delay, Duration::from_secs(5));
+        assert_eq!(defaults.timeout, Duration::from_secs(30));
+        assert!(defaults.credentials.is_none());
+        let signed = settings(&[
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ]);
+        assert!(signed.credentials.is_some());
+    }
+
+    #[test]
     fn the_arn_is_one_path_segment() {
         let client = Client::new(settings(&[]).with_endpoint("http://127.0.0.1:9/prefix"));
         assert_eq!(client.host, "127.0.0.1:9");

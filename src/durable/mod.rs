@@ -72,3 +72,9 @@ pub use wire::{
     CallbackDetails, ChainedInvokeDetails, ContextDetails, ErrorObject, ExecutionDetails,
     Operation, OperationStatus, OperationType, StepDetails, WaitDetails,
 };
+
+/// docs/durable.md's examples compile (and run) as doc tests, so the guide cannot drift from
+/// the API.
+#[cfg(all(doctest, feature = "durable-testing"))]
+#[doc = include_str!("../../docs/durable.md")]
+pub struct DurableGuideDoctests;
