@@ -37,14 +37,8 @@ fn polls_until_the_condition_holds_keeping_the_state() {
     let poll = outcome.operation("until ready").unwrap();
     assert_eq!(poll.sub_type.as_deref(), Some("WaitForCondition"));
     let retries: Vec<serde_json::Value> = service
-        .calls()
-        .iter()
-        .flat_map(|call| {
-            call.body_json()["Updates"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
+        .updates()
+        .into_iter()
         .filter(|update| update["Action"] == "RETRY")
         .map(|update| {
             serde_json::json!([

@@ -71,14 +71,8 @@ fn finished_steps_return_their_records_without_running_again() {
     );
     // Waits are whole seconds, rounded up.
     let waits: Vec<serde_json::Value> = service
-        .calls()
-        .iter()
-        .flat_map(|call| {
-            call.body_json()["Updates"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
+        .updates()
+        .into_iter()
         .filter(|update| update["Type"] == "WAIT")
         .map(|update| update["WaitOptions"].clone())
         .collect();

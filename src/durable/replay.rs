@@ -194,23 +194,34 @@ fn start_for(semantics: StepSemantics) -> Start {
 /// What a wait, a callback or a chained invoke does with its record: each starts once, then
 /// waits for the service to finish it.
 #[derive(Debug)]
-pub(crate) enum AwaitPlan<'r> {
+pub(crate) enum AwaitPlan {
     /// No record: checkpoint START (confirmed), then look again.
     Start,
     /// Started, not finished: suspend.
     Waiting,
-    /// Finished well.
-    Succeeded(&'r Operation),
+    /// Finished well, with this result (JSON text; a wait has none).
+    Succeeded(Option<String>),
     /// Failed, timed out, cancelled or stopped: the error.
     Failed(Error),
 }
 
-pub(crate) fn await_plan(record: Option<&Operation>) -> AwaitPlan<'_> {
+pub(crate) fn await_plan(record: Option<&Operation>) -> AwaitPlan {
     let Some(record) = record else {
         return AwaitPlan::Start;
     };
     match record.status {
-        OperationStatus::Succeeded => AwaitPlan::Succeeded(record),
+        OperationStatus::Succeeded => AwaitPlan::Succeeded(
+            record
+                .callback_details
+                .as_ref()
+                .and_then(|details| details.result.clone())
+                .or_else(|| {
+                    record
+                        .chained_invoke_details
+                        .as_ref()
+                        .and_then(|details| details.result.clone())
+                }),
+        ),
         OperationStatus::Started | OperationStatus::Pending | OperationStatus::Ready => {
             AwaitPlan::Waiting
         }
