@@ -2,6 +2,6 @@
 
 // Only tests call these until the durable client (branch `durable`) lands on top of them.
 #[allow(dead_code)]
-mod sha256;
+pub(crate) mod https;
 #[allow(dead_code)]
 pub(crate) mod sigv4;
