@@ -5,10 +5,10 @@
 //! The handler runs from the top on every invocation. Each durable operation takes the next
 //! number of its context (1, 2, 3, ...) and its id is `blake2b("{n}")` in the root context and
 //! `blake2b("{parent_id}-{n}")` in a child context (the first 64 hex digits), exactly as the
-//! Python SDK names them, so a function may move between SDKs mid-execution. The code between
-//! operations must be deterministic: the same inputs must meet the same operations in the same
-//! order. A record whose type, subtype, name or parent differs from what the code asks for is
-//! a non-determinism error, which fails the execution rather than replaying a wrong result.
+//! Python SDK names them. The code between operations must be deterministic: the same inputs
+//! must meet the same operations in the same order. A record whose type, subtype, name or
+//! parent differs from what the code asks for is a non-determinism error, which fails the
+//! execution rather than replaying a wrong result.
 
 use std::collections::HashMap;
 
