@@ -371,6 +371,8 @@ mod stream;
 mod serve;
 // 6. Entry points and adapters.
 mod concurrent;
+#[cfg(feature = "durable")]
+pub mod durable;
 mod extension;
 #[cfg(feature = "http")]
 pub mod http;
