@@ -481,6 +481,14 @@ build_binaries() {
         triple_env=$(tr 'a-z-' 'A-Z_' <<<"$triple")
         arch_flags=$encoded_flags
         [[ -n ${crt_dirs[$arch]:-} ]] && arch_flags+=$'\x1f'"-Lnative=${crt_dirs[$arch]}"
+        # Crates that compile C (ring, under the durable feature) need a C compiler for the
+        # target: Debian's aarch64 cross gcc when it is there (the link stays rust-lld's, static).
+        target_cc=()
+        if [[ $triple == aarch64-unknown-linux-musl && $host_triple != aarch64-* &&
+            -z ${CC_aarch64_unknown_linux_musl:-} ]] && command -v aarch64-linux-gnu-gcc >/dev/null; then
+            target_cc=(CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
+                AR_aarch64_unknown_linux_musl=aarch64-linux-gnu-ar)
+        fi
         for key in "${feature_set_order[@]}"; do
             read -r -a cargo_selection <<<"${feature_sets[$key]}"
             wanted=${key#+}
@@ -493,12 +501,14 @@ build_binaries() {
             done
             echo "build.sh: building $(joined "${selected_names[@]}") for $arch ($triple, profile" \
                 "$profile_option${wanted:+, features $wanted}$($all_features && echo ', all features'))" >&2
-            if ! env -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="$arch_flags" \
+            if ! env -u RUSTFLAGS "${target_cc[@]}" CARGO_ENCODED_RUSTFLAGS="$arch_flags" \
                 "CARGO_TARGET_${triple_env}_LINKER=rust-lld" \
                 cargo "${toolchain[@]}" build --manifest-path "$manifest_path" --target "$triple" \
                 --target-dir "$build_dir" "${build_std[@]}" \
                 --profile "$cargo_profile" "${profile_config[@]}" "${feature_args[@]}" \
                 "${cargo_selection[@]}" >&2; then
+                [[ ${#target_cc[@]} -gt 0 || $triple != aarch64-* || $host_triple == aarch64-* ]] ||
+                    echo "build.sh: a dependency that compiles C for $triple (ring, under lambda-loop's durable feature) needs a C cross compiler: apt-get install gcc-aarch64-linux-gnu" >&2
                 die "cargo build failed for $arch (cargo's output is above)"
             fi
         done
