@@ -7,7 +7,7 @@
 # the environment), measured side by side in one run, pinned with `taskset -c 0`. Both x86_64
 # glibc, profile `size`, stripped: the official SDK's aws-lc-sys needs a musl C compiler for a
 # static build, so the like-for-like row is glibc; lambda-loop's static musl build
-# (`ll-durable-musl`, what build.sh deploys) is measured too.
+# (`ll-durable-musl`, linked as run.sh links its rows) is measured too.
 # AWS's Python SDK runs the same workflow once, when it is installed, for its count of durable
 # API calls.
 #
@@ -17,7 +17,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
-rounds=5
+rounds=11
 steps=40
 quick=""
 while [[ $# -gt 0 ]]; do
@@ -84,8 +84,9 @@ version_of() { # package, crate
     echo "- machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r), $(ldd --version | head -1 | sed 's/^ldd //')"
     echo "- toolchain: $(rustc -V); aws-durable-execution-sdk $(version_of official-durable aws-durable-execution-sdk), lambda_runtime $(version_of official-durable lambda_runtime), aws-sdk-lambda $(version_of official-durable aws-sdk-lambda), tokio $(version_of official-durable tokio); ureq $(version_of ll-durable ureq), rustls $(version_of ll-durable rustls)${python_sdk:+; aws-durable-execution-sdk-python $python_sdk}"
     echo "- command: \`bench/durable-cost.sh${quick:+ --quick}\` ($rounds rounds, per step over $steps more steps; driver and functions pinned with \`taskset -c 0\`)"
-    echo "- rows: the workflow of bench/durable/ (steps \`one\`, \`two\`, a 1 s wait, a map of 4 items each a step, a step \`three\`; the driver checks the result) on \`official-durable\` (the official Rust SDK, \`durable::run\` under \`#[tokio::main]\`) and \`ll-durable\` (\`lambda_loop::durable::handler\`), x86_64 glibc, and \`ll-durable-musl\`, the same lambda-loop function static on musl (what build.sh deploys); profile size (opt-level z, LTO, panic abort; lambda-loop's dependencies at s), stripped. The endpoint is lambda-loop's fake durable service on 127.0.0.1, plain HTTP (\`AWS_ENDPOINT_URL_LAMBDA\`): neither function does TLS here; both sign every call (SigV4, fake credentials)."
+    echo "- rows: the workflow of bench/durable/ (steps \`one\`, \`two\`, a 1 s wait, a map of 4 items each a step, a step \`three\`; the driver checks the result) on \`official-durable\` (the official Rust SDK, \`durable::run\` under \`#[tokio::main]\`) and \`ll-durable\` (\`lambda_loop::durable::handler\`), x86_64 glibc, and \`ll-durable-musl\`, the same lambda-loop function static on musl (musl's default static-PIE link, as run.sh's rows); profile size (opt-level z, LTO, panic abort; lambda-loop's dependencies at s), stripped. The endpoint is lambda-loop's fake durable service on 127.0.0.1, plain HTTP (\`AWS_ENDPOINT_URL_LAMBDA\`): neither function does TLS here; both sign every call (SigV4, fake credentials)."
     echo "- instructions: valgrind --tool=cachegrind, every thread, from exec until the function waits for its next event (SIGTERM then); first invocation = (through it) − (to the first \`next\`); per step = the first invocation with $steps more steps, minus it, over $steps. Wall times: medians of the rounds, one run of a shared machine: read them as ratios."
+    echo "- durable API calls: what the fake service received in one execution (the first round's in the table; the notes give each function's calls in order, \`|\` where an invocation ended, and the range over the rounds: the updates of the map's threads meet in group commits by timing)."
     echo "- invocation wall times include the fake service's pauses: it writes an answer's head and body in two writes, so after the first call each answer waits for the function's delayed ACK (~40 ms, Nagle); both functions pay them alike."
     echo
     cat "$table"

@@ -42,6 +42,9 @@ pub struct Outcome {
     pub state_reads: usize,
     /// The checkpointed updates by `Type Action` (e.g. `STEP START`).
     pub updates: BTreeMap<String, usize>,
+    /// Per checkpoint call, in order, its updates (`STEP START`, ...), and `|` where an
+    /// invocation ended.
+    pub batches: Vec<String>,
     /// `VmHWM` of the process, in KiB, read while it waited for its next event.
     pub peak_rss_kib: Option<u64>,
 }
@@ -64,6 +67,7 @@ pub fn run(plan: &Plan) -> Result<Outcome, String> {
     let mut init = None;
     let mut sent = started;
     let (mut invocations, mut statuses, mut result) = (Vec::new(), Vec::new(), None);
+    let mut answered = Vec::new();
     let peak_rss_kib = loop {
         let mut request = match api.next_request(REQUEST_BOUND) {
             Ok(request) => request,
@@ -99,6 +103,7 @@ pub fn run(plan: &Plan) -> Result<Outcome, String> {
             sent = Instant::now();
         } else if request.method == "POST" && request.path.ends_with("/response") {
             invocations.push(request.received - sent);
+            answered.push(request.received);
             request
                 .answer("202 Accepted", &[], b"{\"status\":\"OK\"}")
                 .map_err(|e| format!("202: {e}"))?;
@@ -124,7 +129,22 @@ pub fn run(plan: &Plan) -> Result<Outcome, String> {
     };
     let calls = service.calls();
     let mut updates = BTreeMap::new();
+    let mut batches = Vec::new();
+    let mut ends = answered.iter().peekable();
     for call in &calls {
+        while ends.next_if(|&&end| end < call.received).is_some() {
+            batches.push("|".to_owned());
+        }
+        let batch = call.body_json()["Updates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|update| {
+                let kind = |key: &str| update[key].as_str().unwrap_or("?").to_owned();
+                format!("{} {}", kind("Type"), kind("Action"))
+            })
+            .collect::<Vec<_>>();
+        batches.push(format!("[{}]", batch.join(", ")));
         for update in call.body_json()["Updates"].as_array().into_iter().flatten() {
             let kind = format!(
                 "{} {}",
@@ -145,6 +165,7 @@ pub fn run(plan: &Plan) -> Result<Outcome, String> {
             .count(),
         state_reads: calls.iter().filter(|call| call.call == Call::State).count(),
         updates,
+        batches,
         peak_rss_kib,
     })
 }
