@@ -2,6 +2,9 @@
 //! completed; `wait_for_callback` runs the submitter once, in a child context; failures and
 //! timeouts come back as errors; the timeouts are checkpointed as options.
 
+// Empty without the feature (not a [[test]] entry: packaging.rs builds a partial copy).
+#![cfg(feature = "durable-testing")]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 

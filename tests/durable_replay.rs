@@ -2,6 +2,9 @@
 //! happened comes back from the record instead of running again. Driven by the in-process
 //! runner against the fake durable service (real HTTP on 127.0.0.1).
 
+// Empty without the feature (not a [[test]] entry: packaging.rs builds a partial copy).
+#![cfg(feature = "durable-testing")]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 

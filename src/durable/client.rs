@@ -107,6 +107,20 @@ impl Settings {
     }
 }
 
+impl std::fmt::Debug for Settings {
+    /// The endpoint, the region and whether calls are signed; never the credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("signed", &self.credentials.is_some())
+            .field("attempts", &self.attempts)
+            .field("first_delay", &self.first_delay)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
 /// The client of one function: one agent (HTTPS or plain HTTP, kept-alive connections) for
 /// every invocation.
 pub(crate) struct Client {
@@ -385,6 +399,11 @@ mod tests {
             ("AWS_SECRET_ACCESS_KEY", "secret"),
         ]);
         assert!(signed.credentials.is_some());
+        let shown = format!("{signed:?}");
+        assert!(
+            shown.contains("signed: true") && !shown.contains("secret"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -72,6 +72,11 @@ pub(crate) struct Signed {
 
 /// Returns the headers to add: ("authorization", ..), ("x-amz-date", ..), and
 /// ("x-amz-security-token", ..) when a session token is set.
+///
+/// `host` is the `Host` header the client sends (with the port when it is not the scheme's
+/// default: `127.0.0.1:9014`); `path` and `query` (without `?`, `""` when none) are as sent,
+/// percent-encoded; `headers` are the others to sign (`content-type`); `time` is now, given
+/// by the caller so that signing stays a pure function.
 #[allow(clippy::too_many_arguments)] // the interface the durable client calls, one value each
 pub(crate) fn sign(
     method: &str,
