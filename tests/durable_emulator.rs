@@ -330,15 +330,18 @@ impl Emulator {
         }
     }
 
-    /// Every log: the servers' and each function's stderr.
+    /// The end of every log: the servers' and each function's stderr.
     fn logs(&self) -> String {
         let mut logs = format!(
             "--- dex-local-runner:\n{}\n--- cargo lambda watch:\n{}\n",
-            self.runner.log(),
-            self.front.log()
+            tail(&self.runner.log()),
+            tail(&self.front.log())
         );
         for (name, function) in &self.functions {
-            logs += &format!("--- function {name} (stderr):\n{}\n", function.stderr());
+            logs += &format!(
+                "--- function {name} (stderr):\n{}\n",
+                tail(&function.stderr())
+            );
         }
         logs
     }
@@ -510,8 +513,7 @@ impl Emulator {
             (ids.len() == names.len() && is_idle(events)).then_some(ids)
         });
         for id in &ids {
-            self.function(MAIN)
-                .wait_for_stderr(&format!("callback: {id}"));
+            self.function(MAIN).wait_for_stderr(id);
         }
         ids
     }
@@ -526,6 +528,12 @@ impl Emulator {
         let (status, answer) = self.call("POST", &path, Some(body));
         assert_eq!(status, 200, "{outcome} callback: {answer}\n{}", self.logs());
     }
+}
+
+/// The last lines of a log (the emulator logs every request, the polls included).
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
 }
 
 /// The Invoke endpoint's project: cargo-lambda serves the names of its binaries (and [`MAIN`]);
@@ -580,7 +588,9 @@ fn line(event: &Value) -> String {
             error["ErrorMessage"].as_str().unwrap_or("")
         );
     }
-    if let Some(delay) = details["RetryDetails"]["NextAttemptDelaySeconds"].as_u64() {
+    // A failed attempt's RetryDetails: a delay for a retry; 0 for the last failure (FAIL).
+    let delay = details["RetryDetails"]["NextAttemptDelaySeconds"].as_u64();
+    if let Some(delay) = delay.filter(|delay| *delay > 0) {
         line += &format!(" (retry in {delay} s)");
     }
     line
