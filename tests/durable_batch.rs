@@ -2,6 +2,9 @@
 //! sharing one checkpoint client; completion rules; a waiting item makes the batch wait, and
 //! a replay takes the finished items from their records.
 
+// Empty without the feature (not a [[test]] entry: packaging.rs builds a partial copy).
+#![cfg(feature = "durable-testing")]
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
@@ -199,4 +202,54 @@ fn parallel_runs_different_branches() {
         .calls()
         .iter()
         .all(|call| call.call == Call::Checkpoint && call.status == Some(200)));
+}
+
+/// A batch whose result is too large to checkpoint runs again on replay: its finished items
+/// return their records (their work does not run again) and the completion rule is applied
+/// anew, here to the same end.
+#[test]
+fn a_large_batch_result_replays_its_items() {
+    let service = FakeDurableService::start();
+    let runs = AtomicUsize::new(0);
+    let mut runner = Runner::new(
+        &service,
+        durable::handler(|_: (), ctx| {
+            let options = BatchOptions::new()
+                .max_concurrency(1)
+                .completion(Completion::all().min_successful(2));
+            let result = ctx.map("big", &[0usize, 1, 2], options, |item, n, _| {
+                item.step("chunk", |_| {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    Ok(n.to_string().repeat(200 * 1024))
+                })
+            })?;
+            ctx.wait("pause", Duration::from_secs(1))?;
+            let lengths: Vec<Option<usize>> = result
+                .items
+                .iter()
+                .map(|item| match item {
+                    BatchItem::Succeeded(text) => Some(text.len()),
+                    _ => None,
+                })
+                .collect();
+            Ok(lengths)
+        }),
+    );
+    let outcome = runner.run(&());
+    assert_eq!(outcome.status, Status::Succeeded, "{outcome:#?}");
+    assert_eq!(
+        outcome.result::<Vec<Option<usize>>>(),
+        [Some(200 * 1024), Some(200 * 1024), None]
+    );
+    assert_eq!(outcome.invocations, 2);
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    assert!(
+        outcome
+            .operation("big")
+            .unwrap()
+            .context_details
+            .as_ref()
+            .unwrap()
+            .replay_children
+    );
 }

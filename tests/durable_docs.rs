@@ -1,6 +1,9 @@
 //! docs/durable.md names source items as links, [`name`](../src/durable/file.rs): each must
 //! be defined in that file, so the guide's pointers into the code cannot go stale.
 
+// Empty without the feature (not a [[test]] entry: packaging.rs builds a partial copy).
+#![cfg(feature = "durable")]
+
 use std::path::Path;
 
 #[test]

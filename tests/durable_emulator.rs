@@ -10,6 +10,9 @@
 //! own emulator and Invoke endpoint on free ports of 127.0.0.1, with `--skip-time` so that
 //! waits and retry delays fire at once, and ends every process it started when it ends.
 
+// Empty without the feature (not a [[test]] entry: packaging.rs builds a partial copy).
+#![cfg(feature = "durable")]
+
 mod support;
 
 #[allow(dead_code)] // its `main` is the binary's; the test reads its types

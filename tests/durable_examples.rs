@@ -2,6 +2,9 @@
 //! durable function), and the order example's binary run as Lambda runs it, reading the
 //! durable endpoint from `AWS_ENDPOINT_URL_LAMBDA`.
 
+// Empty without the feature (not a [[test]] entry: packaging.rs builds a partial copy).
+#![cfg(feature = "durable-testing")]
+
 mod support;
 
 #[allow(dead_code)] // its `main` is the binary's

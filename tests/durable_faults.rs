@@ -3,6 +3,9 @@
 //! which drops a connection, throttles, fails, cuts an answer or refuses a token. No step's
 //! result is lost, and none runs twice where its semantics forbid it.
 
+// Empty without the feature (not a [[test]] entry: packaging.rs builds a partial copy).
+#![cfg(feature = "durable-testing")]
+
 mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

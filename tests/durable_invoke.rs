@@ -1,6 +1,9 @@
 //! Chained invoke: START with the payload and the function's name, a suspension until the
 //! service has the other function's result, then the result (or its error) on replay.
 
+// Empty without the feature (not a [[test]] entry: packaging.rs builds a partial copy).
+#![cfg(feature = "durable-testing")]
+
 use lambda_loop::durable::testing::{Call, FakeDurableService, Runner, Status};
 use lambda_loop::durable::{self, ErrorObject};
 

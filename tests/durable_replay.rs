@@ -2,6 +2,9 @@
 //! happened comes back from the record instead of running again. Driven by the in-process
 //! runner against the fake durable service (real HTTP on 127.0.0.1).
 
+// Empty without the feature (not a [[test]] entry: packaging.rs builds a partial copy).
+#![cfg(feature = "durable-testing")]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -71,14 +74,8 @@ fn finished_steps_return_their_records_without_running_again() {
     );
     // Waits are whole seconds, rounded up.
     let waits: Vec<serde_json::Value> = service
-        .calls()
-        .iter()
-        .flat_map(|call| {
-            call.body_json()["Updates"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
+        .updates()
+        .into_iter()
         .filter(|update| update["Type"] == "WAIT")
         .map(|update| update["WaitOptions"].clone())
         .collect();
@@ -264,4 +261,33 @@ fn a_handler_error_fails_the_execution_with_its_type_and_message() {
     );
     assert_eq!(error.error_message, "item 7 is out of stock");
     assert!(error.stack_trace.is_empty());
+}
+
+/// A failed child context is recorded with its error: a replay returns the error without
+/// entering the context again.
+#[test]
+fn a_failed_child_context_replays_its_error() {
+    let service = FakeDurableService::start();
+    let runs = AtomicUsize::new(0);
+    let mut runner = Runner::new(
+        &service,
+        durable::handler(|_: (), ctx| {
+            let outcome: durable::Result<u32> = ctx.run_in_child_context("group", |child| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                child.step("fine", |_| Ok(1))?;
+                Err(durable::Error::new("GroupFailed", "the group gave up"))
+            });
+            let error = outcome.unwrap_err();
+            ctx.wait("pause", Duration::from_secs(1))?;
+            Ok(format!("{}: {}", error.error_type(), error.message()))
+        }),
+    );
+    let outcome = runner.run(&());
+    assert_eq!(outcome.result::<String>(), "GroupFailed: the group gave up");
+    assert_eq!(outcome.invocations, 2);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        outcome.operation("group").unwrap().status,
+        OperationStatus::Failed
+    );
 }

@@ -2,6 +2,9 @@
 //! `named`, and an event that is not a durable execution's is answered like any unreadable
 //! event, with a `Runtime.UnmarshalError`.
 
+// Empty without the feature (not a [[test]] entry: packaging.rs builds a partial copy).
+#![cfg(feature = "durable-testing")]
+
 mod support;
 
 use std::sync::OnceLock;

@@ -2,6 +2,9 @@
 //! invocation), the retryable-error predicate, at-least-once and at-most-once semantics, the
 //! failure's own type and message, and START going out with the result in one call.
 
+// Empty without the feature (not a [[test]] entry: packaging.rs builds a partial copy).
+#![cfg(feature = "durable-testing")]
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -232,4 +235,34 @@ fn an_interrupted_attempt_is_failed_at_most_once_and_rerun_at_least_once() {
         assert_eq!(*attempts.lock().unwrap(), expected_attempts);
         assert_eq!(outcome.result::<u32>(), expected_attempts[1]);
     }
+}
+
+/// A result larger than a checkpoint holds fails the step (the SDKs' limit, 256 KB of JSON),
+/// with a message that says where such a result belongs.
+#[test]
+fn a_result_too_large_for_a_checkpoint_fails_the_step() {
+    let service = FakeDurableService::start();
+    let mut runner = Runner::new(
+        &service,
+        durable::handler(|_: (), ctx| ctx.step("huge", |_| Ok("z".repeat(256 * 1024)))),
+    );
+    let outcome = runner.run(&());
+    assert_eq!(outcome.status, Status::Failed);
+    let error = outcome.error.clone().unwrap();
+    assert_eq!(error.error_type, "PayloadTooLarge");
+    assert!(
+        error.error_message.contains("run_in_child_context"),
+        "{}",
+        error.error_message
+    );
+    assert_eq!(
+        outcome.operation("huge").unwrap().status,
+        OperationStatus::Failed
+    );
+    // Just under the limit (the JSON quotes included) is a result like any other.
+    let mut runner = Runner::new(
+        &service,
+        durable::handler(|_: (), ctx| ctx.step("large", |_| Ok("z".repeat(256 * 1024 - 2)))),
+    );
+    assert_eq!(runner.run(&()).status, Status::Succeeded);
 }

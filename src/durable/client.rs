@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 
+use super::https;
 use super::random;
 use super::sigv4::{self, Credentials};
 use super::wire::{ApiErrorBody, CheckpointAnswer, CheckpointRequest, OperationUpdate, StatePage};
@@ -106,7 +107,22 @@ impl Settings {
     }
 }
 
-/// The client of one function: one agent (kept-alive connections) for every invocation.
+impl std::fmt::Debug for Settings {
+    /// The endpoint, the region and whether calls are signed; never the credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("signed", &self.credentials.is_some())
+            .field("attempts", &self.attempts)
+            .field("first_delay", &self.first_delay)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// The client of one function: one agent (HTTPS or plain HTTP, kept-alive connections) for
+/// every invocation.
 pub(crate) struct Client {
     agent: ureq::Agent,
     settings: Settings,
@@ -128,16 +144,6 @@ struct Call<'a> {
 
 impl Client {
     pub(crate) fn new(settings: Settings) -> Client {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(concat!(
-                "lambda-loop/",
-                env!("CARGO_PKG_VERSION"),
-                " durable"
-            ))
-            .timeout_global(Some(settings.timeout))
-            .build();
         let after_scheme = settings
             .endpoint
             .split_once("://")
@@ -147,7 +153,7 @@ impl Client {
             None => (after_scheme, ""),
         };
         Client {
-            agent: ureq::Agent::new_with_config(config),
+            agent: https::agent(settings.timeout),
             host: host.to_owned(),
             prefix: prefix.to_owned(),
             settings,
@@ -393,6 +399,11 @@ mod tests {
             ("AWS_SECRET_ACCESS_KEY", "secret"),
         ]);
         assert!(signed.credentials.is_some());
+        let shown = format!("{signed:?}");
+        assert!(
+            shown.contains("signed: true") && !shown.contains("secret"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -388,16 +388,7 @@ impl DurableContext {
             self.checkpoint(start)?;
             record = self.execution.record(&identity.id);
         }
-        match await_plan(record.as_ref()) {
-            AwaitPlan::Succeeded(record) => decode(
-                record
-                    .chained_invoke_details
-                    .as_ref()
-                    .and_then(|details| details.result.as_deref()),
-            ),
-            AwaitPlan::Failed(error) => Err(error),
-            AwaitPlan::Waiting | AwaitPlan::Start => Err(Error::suspend()),
-        }
+        awaited(record.as_ref())
     }
 
     /// Polls until a condition holds: `check` turns the state (first `initial`) into the next
@@ -512,16 +503,17 @@ impl<T: DeserializeOwned> Callback<T> {
     /// the suspension while it has neither.
     pub fn result(&self) -> Result<T> {
         let record = self.execution.record(&self.operation_id);
-        match await_plan(record.as_ref()) {
-            AwaitPlan::Succeeded(record) => decode(
-                record
-                    .callback_details
-                    .as_ref()
-                    .and_then(|details| details.result.as_deref()),
-            ),
-            AwaitPlan::Failed(error) => Err(error),
-            AwaitPlan::Waiting | AwaitPlan::Start => Err(Error::suspend()),
-        }
+        awaited(record.as_ref())
+    }
+}
+
+/// The result of a callback or a chained invoke: the recorded one, its error, or the
+/// suspension while it has neither.
+fn awaited<T: DeserializeOwned>(record: Option<&super::wire::Operation>) -> Result<T> {
+    match await_plan(record) {
+        AwaitPlan::Succeeded(result) => decode(result.as_deref()),
+        AwaitPlan::Failed(error) => Err(error),
+        AwaitPlan::Waiting | AwaitPlan::Start => Err(Error::suspend()),
     }
 }
 

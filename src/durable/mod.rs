@@ -39,7 +39,7 @@
 //! `wire.rs` holds the API's types, `replay.rs` the replay rules (operation ids, matching a
 //! record, what each operation does with its record), `session.rs` the invocation's shared
 //! state and group-committed checkpoints, `client.rs` the calls (retries, signing through
-//! `sigv4.rs`), `context.rs` and `batch.rs` the operations, `adapter.rs` the handler.
+//! `sigv4.rs`, over the TLS agent of `https.rs`), `context.rs` and `batch.rs` the operations, `adapter.rs` the handler.
 
 mod adapter;
 mod batch;
@@ -47,11 +47,11 @@ mod blake2b;
 mod client;
 mod context;
 mod error;
+mod https;
 mod options;
 mod random;
 mod replay;
 mod session;
-mod sha256;
 #[cfg(feature = "durable-testing")]
 pub mod testing;
 // The signer's intermediate texts (canonical request, string to sign) are read by its tests only.

@@ -5,10 +5,10 @@
 //! The handler runs from the top on every invocation. Each durable operation takes the next
 //! number of its context (1, 2, 3, ...) and its id is `blake2b("{n}")` in the root context and
 //! `blake2b("{parent_id}-{n}")` in a child context (the first 64 hex digits), exactly as the
-//! Python SDK names them, so a function may move between SDKs mid-execution. The code between
-//! operations must be deterministic: the same inputs must meet the same operations in the same
-//! order. A record whose type, subtype, name or parent differs from what the code asks for is
-//! a non-determinism error, which fails the execution rather than replaying a wrong result.
+//! Python SDK names them. The code between operations must be deterministic: the same inputs
+//! must meet the same operations in the same order. A record whose type, subtype, name or
+//! parent differs from what the code asks for is a non-determinism error, which fails the
+//! execution rather than replaying a wrong result.
 
 use std::collections::HashMap;
 
@@ -194,23 +194,34 @@ fn start_for(semantics: StepSemantics) -> Start {
 /// What a wait, a callback or a chained invoke does with its record: each starts once, then
 /// waits for the service to finish it.
 #[derive(Debug)]
-pub(crate) enum AwaitPlan<'r> {
+pub(crate) enum AwaitPlan {
     /// No record: checkpoint START (confirmed), then look again.
     Start,
     /// Started, not finished: suspend.
     Waiting,
-    /// Finished well.
-    Succeeded(&'r Operation),
+    /// Finished well, with this result (JSON text; a wait has none).
+    Succeeded(Option<String>),
     /// Failed, timed out, cancelled or stopped: the error.
     Failed(Error),
 }
 
-pub(crate) fn await_plan(record: Option<&Operation>) -> AwaitPlan<'_> {
+pub(crate) fn await_plan(record: Option<&Operation>) -> AwaitPlan {
     let Some(record) = record else {
         return AwaitPlan::Start;
     };
     match record.status {
-        OperationStatus::Succeeded => AwaitPlan::Succeeded(record),
+        OperationStatus::Succeeded => AwaitPlan::Succeeded(
+            record
+                .callback_details
+                .as_ref()
+                .and_then(|details| details.result.clone())
+                .or_else(|| {
+                    record
+                        .chained_invoke_details
+                        .as_ref()
+                        .and_then(|details| details.result.clone())
+                }),
+        ),
         OperationStatus::Started | OperationStatus::Pending | OperationStatus::Ready => {
             AwaitPlan::Waiting
         }

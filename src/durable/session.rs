@@ -216,3 +216,41 @@ fn take_batch(queue: &mut Vec<(u64, OperationUpdate)>) -> Vec<(u64, OperationUpd
     }
     queue.drain(..count).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::durable::wire::{Action, OperationType};
+
+    fn update(n: u64, payload_bytes: usize) -> (u64, OperationUpdate) {
+        let update = OperationUpdate {
+            id: format!("op-{n}"),
+            parent_id: None,
+            name: None,
+            operation_type: OperationType::Step,
+            action: Action::Succeed,
+            sub_type: Some("Step".into()),
+            payload: Some("x".repeat(payload_bytes)),
+            error: None,
+            step_options: None,
+            wait_options: None,
+            callback_options: None,
+            chained_invoke_options: None,
+            context_options: None,
+        };
+        (n, update)
+    }
+
+    #[test]
+    fn a_batch_holds_200_updates_or_700_kb_at_most_in_order() {
+        let mut queue: Vec<_> = (1..=250).map(|n| update(n, 10)).collect();
+        let first = take_batch(&mut queue);
+        assert_eq!(first.len(), 200);
+        assert_eq!((first[0].0, first[199].0, queue[0].0), (1, 200, 201));
+        let mut large: Vec<_> = (1..=4).map(|n| update(n, 256 * 1024)).collect();
+        assert_eq!(take_batch(&mut large).len(), 2);
+        // One update larger than a batch still goes, alone.
+        let mut huge = vec![update(1, 800 * 1024), update(2, 10)];
+        assert_eq!(take_batch(&mut huge).len(), 1);
+    }
+}

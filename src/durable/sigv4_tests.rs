@@ -105,7 +105,7 @@ fn check_case(case: &Path) -> Vec<String> {
             headers.push((name, value));
         }
     }
-    let body_hash = hex(&sha256(&[&request.body]));
+    let body_hash = sha256_hex(&request.body);
     if context["sign_body"].as_bool() == Some(true) {
         headers.push(("x-amz-content-sha256", &body_hash));
     }

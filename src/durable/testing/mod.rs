@@ -210,6 +210,19 @@ impl FakeDurableService {
         self.shared.lock().calls.clone()
     }
 
+    /// The updates of every checkpoint call answered 200, in order, as JSON
+    /// (`{"Id", "Type", "Action", "SubType", "Name", ...}`).
+    pub fn updates(&self) -> Vec<serde_json::Value> {
+        self.calls()
+            .iter()
+            .filter(|call| call.call == Call::Checkpoint && call.status == Some(200))
+            .flat_map(|call| match call.body_json()["Updates"].take() {
+                serde_json::Value::Array(updates) => updates,
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
     /// Waits until `predicate` holds for the calls received (at most `bound`; fails loudly
     /// after it) and returns them.
     pub fn wait_for_calls(

@@ -192,6 +192,24 @@ fn page_of(operations: &[Operation], start: usize, size: usize) -> StatePage {
     }
 }
 
+/// The record a first update makes.
+fn started(update: &OperationUpdate) -> Operation {
+    Operation {
+        id: update.id.clone(),
+        parent_id: update.parent_id.clone(),
+        name: update.name.clone(),
+        operation_type: update.operation_type,
+        sub_type: update.sub_type.clone(),
+        status: OperationStatus::Started,
+        execution_details: None,
+        context_details: None,
+        step_details: None,
+        wait_details: None,
+        callback_details: None,
+        chained_invoke_details: None,
+    }
+}
+
 /// What one update does to the operations.
 fn apply(
     operations: &mut Vec<Operation>,
@@ -218,42 +236,15 @@ fn apply(
         return Ok(());
     }
     let operation = match (position, update.action) {
-        (None, Action::Start) => {
-            operations.push(Operation {
-                id: update.id.clone(),
-                parent_id: update.parent_id.clone(),
-                name: update.name.clone(),
-                operation_type: update.operation_type,
-                sub_type: update.sub_type.clone(),
-                status: OperationStatus::Started,
-                execution_details: None,
-                context_details: None,
-                step_details: None,
-                wait_details: None,
-                callback_details: None,
-                chained_invoke_details: None,
-            });
-            operations.last_mut().expect("just pushed")
-        }
-        // A step may succeed, fail or retry without a START of its own (at least once).
-        (None, _)
-            if update.operation_type == OperationType::Step
-                || update.operation_type == OperationType::Context =>
+        // A step (or a context) may succeed, fail or retry in the call that starts it.
+        (None, action)
+            if action == Action::Start
+                || matches!(
+                    update.operation_type,
+                    OperationType::Step | OperationType::Context
+                ) =>
         {
-            operations.push(Operation {
-                id: update.id.clone(),
-                parent_id: update.parent_id.clone(),
-                name: update.name.clone(),
-                operation_type: update.operation_type,
-                sub_type: update.sub_type.clone(),
-                status: OperationStatus::Started,
-                execution_details: None,
-                context_details: None,
-                step_details: None,
-                wait_details: None,
-                callback_details: None,
-                chained_invoke_details: None,
-            });
+            operations.push(started(&update));
             operations.last_mut().expect("just pushed")
         }
         (None, _) => {

@@ -1,0 +1,78 @@
+//! The HTTP client of the durable-execution API: HTTPS to `lambda.{region}.amazonaws.com`
+//! through rustls, names resolved by the system (the runtime's own client, src/transport.rs,
+//! has no resolver: it only ever dials the Runtime API's address), plain HTTP for a local
+//! endpoint such as AWS's emulator.
+//!
+//! The TLS stack was chosen by the size of a stripped static musl binary: lambda-loop's echo
+//! handler plus one HTTPS GET through ureq, `./build.sh --bin X --arch x86_64 --no-smoke`
+//! (size profile), December 2026, ureq 3.5.2, rustls 0.23.46:
+//!
+//! | TLS stack (crypto provider, roots)              | x86_64 bytes | zip bytes | arm64 bytes |
+//! |-------------------------------------------------|--------------|-----------|-------------|
+//! | none (echo alone)                               |      651,624 |   325,591 |     605,432 |
+//! | ring, webpki-roots (Mozilla's ~150 roots)       |    1,709,208 |   915,460 |   1,484,920 |
+//! | **ring, Amazon's 5 roots (this file)**          |    1,648,408 |   872,748 |   1,427,832 |
+//! | aws-lc-rs, Amazon's roots                       |    2,318,232 | 1,123,316 |             |
+//! | rustls-graviola 0.4, Amazon's roots             |    2,485,584 | 1,005,439 |             |
+//! | rustls-rustcrypto 0.0.2-alpha, Amazon's roots   |    1,581,360 |   761,011 |             |
+//!
+//! RustCrypto's provider is 67 KB smaller but calls itself "do not use in production" and
+//! brings 68 more crates (among them a second rustls-webpki and rsa 0.9); aws-lc-rs and
+//! graviola are larger. So: ring. Its C and assembly need a C compiler for the target, which
+//! an x86_64 machine building for arm64 does not have by default: Debian's
+//! `gcc-aarch64-linux-gnu`, given to cargo as `CC_aarch64_unknown_linux_musl` and
+//! `AR_aarch64_unknown_linux_musl` (rust-lld still links; the binary stays static).
+//!
+//! The roots are Amazon Trust Services' (the CAs AWS's endpoints chain to) and no others: 4 KB
+//! where webpki-roots costs 61 KB (57 KB on arm64). The agent talks only to AWS; a local
+//! endpoint (AWS's emulator) is plain HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+
+/// Amazon Root CA 1 to 4 and Starfield Services Root G2 (DER, from Amazon Trust Services;
+/// SHA-256 fingerprints checked by the tests).
+const AMAZON_ROOTS: [&[u8]; 5] = [
+    include_bytes!("roots/amazon-root-ca-1.der"),
+    include_bytes!("roots/amazon-root-ca-2.der"),
+    include_bytes!("roots/amazon-root-ca-3.der"),
+    include_bytes!("roots/amazon-root-ca-4.der"),
+    include_bytes!("roots/starfield-services-root-g2.der"),
+];
+
+/// The agent for the durable-execution API: HTTPS (rustls, ring, Amazon's roots) or plain
+/// HTTP, the system's name resolution, kept-alive connections, `timeout` for each whole call.
+/// A 4xx or 5xx status is an answer (`Ok`), not an error: the API's error body says what
+/// went wrong. Redirects are not followed.
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
+    agent_trusting(&AMAZON_ROOTS, timeout)
+}
+
+/// [`agent`], trusting `roots` (DER certificates) instead of Amazon's.
+fn agent_trusting(roots: &[&'static [u8]], timeout: Duration) -> ureq::Agent {
+    let roots: Vec<Certificate<'static>> =
+        roots.iter().map(|der| Certificate::from_der(der)).collect();
+    let tls = TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .root_certs(RootCerts::new_with_certs(&roots))
+        // Given here, not taken from a process-wide default another crate may have set.
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .build();
+    ureq::Agent::config_builder()
+        .tls_config(tls)
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(concat!(
+            "lambda-loop/",
+            env!("CARGO_PKG_VERSION"),
+            " durable"
+        ))
+        .build()
+        .into()
+}
+
+#[cfg(test)]
+#[path = "https_tests.rs"]
+mod tests;

@@ -1,0 +1,253 @@
+//! The agent against TLS and plain-HTTP servers on 127.0.0.1: a certificate from a test-only
+//! CA (tests/fixtures/tls, made by its make.sh) is trusted when that CA is the agent's root
+//! and refused by the production agent; names resolve (`localhost`); error statuses are
+//! answers.
+
+use super::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::thread::JoinHandle;
+
+/// Bound on every wait of these tests: generous, so that a loaded machine does not fail them.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tls")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// What a server saw of the one request it served.
+#[derive(Debug)]
+struct Seen {
+    /// The request line, e.g. `GET /path HTTP/1.1`.
+    request_line: String,
+    /// The `Host` header.
+    host: String,
+    /// The name the client asked for in its TLS hello (SNI); `None` over plain HTTP.
+    server_name: Option<String>,
+    body: Vec<u8>,
+}
+
+/// Reads one request (head and `Content-Length` body) and answers `answer` (a status line,
+/// e.g. `200 OK`) with `body`, closing the connection.
+fn exchange(
+    stream: &mut (impl Read + Write),
+    answer: &str,
+    body: &str,
+) -> std::io::Result<(String, String, Vec<u8>)> {
+    let mut reader = BufReader::new(&mut *stream);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let (mut host, mut length) = (String::new(), 0);
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').unwrap_or((line, ""));
+        match name.to_ascii_lowercase().as_str() {
+            "host" => host = value.trim().to_string(),
+            "content-length" => length = value.trim().parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    let mut request_body = vec![0; length];
+    reader.read_exact(&mut request_body)?;
+    let response = format!(
+        "HTTP/1.1 {answer}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes())?;
+    stream.flush()?;
+    Ok((request_line.trim_end().to_string(), host, request_body))
+}
+
+fn accept(listener: &TcpListener) -> TcpStream {
+    let (stream, _) = listener.accept().expect("a connection");
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.set_write_timeout(Some(PATIENCE)).unwrap();
+    stream
+}
+
+/// A TLS server for one connection, with the test CA's certificate for `localhost` and
+/// 127.0.0.1; its thread ends with what it saw, or why the connection failed.
+fn tls_server(answer: &'static str, body: &'static str) -> (u16, JoinHandle<Result<Seen, String>>) {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().unwrap().port();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![CertificateDer::from(fixture("server.der"))],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(fixture("server-key.der"))),
+    )
+    .expect("the test certificate and key");
+    let server = std::thread::spawn(move || {
+        let connection =
+            rustls::ServerConnection::new(Arc::new(config)).map_err(|e| e.to_string())?;
+        let mut stream = rustls::StreamOwned::new(connection, accept(&listener));
+        let (request_line, host, body) =
+            exchange(&mut stream, answer, body).map_err(|e| e.to_string())?;
+        let server_name = stream.conn.server_name().map(str::to_string);
+        Ok(Seen {
+            request_line,
+            host,
+            server_name,
+            body,
+        })
+    });
+    (port, server)
+}
+
+/// A plain-HTTP server for one connection.
+fn http_server(
+    answer: &'static str,
+    body: &'static str,
+) -> (u16, JoinHandle<Result<Seen, String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut stream = accept(&listener);
+        let (request_line, host, body) =
+            exchange(&mut stream, answer, body).map_err(|e| e.to_string())?;
+        Ok(Seen {
+            request_line,
+            host,
+            server_name: None,
+            body,
+        })
+    });
+    (port, server)
+}
+
+/// What the server saw, once it has answered.
+fn seen(server: JoinHandle<Result<Seen, String>>) -> Seen {
+    let outcome = server.join().expect("the server thread");
+    outcome.unwrap_or_else(|error| panic!("the server's side failed: {error}"))
+}
+
+#[test]
+fn https_to_a_name_under_an_extra_root() {
+    let (port, server) = tls_server("200 OK", r#"{"Operations":[]}"#);
+    let ca: &'static [u8] = Box::leak(fixture("ca.der").into_boxed_slice());
+    let agent = agent_trusting(&[ca], PATIENCE);
+    // `localhost`, not an address: the agent resolves names (to ::1 and 127.0.0.1 here; the
+    // server is on the second).
+    let mut answer = agent
+        .get(&format!(
+            "https://localhost:{port}/2025-12-01/durable-executions/arn%3Ax/state?MaxItems=1000"
+        ))
+        .call()
+        .expect("a TLS answer");
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        answer.body_mut().read_to_string().unwrap(),
+        r#"{"Operations":[]}"#
+    );
+    let seen = seen(server);
+    assert_eq!(
+        seen.request_line,
+        "GET /2025-12-01/durable-executions/arn%3Ax/state?MaxItems=1000 HTTP/1.1"
+    );
+    assert_eq!(seen.host, format!("localhost:{port}"));
+    assert_eq!(seen.server_name.as_deref(), Some("localhost"));
+}
+
+#[test]
+fn https_to_an_address_under_an_extra_root() {
+    let (port, server) = tls_server("200 OK", "{}");
+    let ca: &'static [u8] = Box::leak(fixture("ca.der").into_boxed_slice());
+    let answer = agent_trusting(&[ca], PATIENCE)
+        .post(&format!("https://127.0.0.1:{port}/checkpoint"))
+        .send(&b"{\"CheckpointToken\":\"t\"}"[..])
+        .expect("a TLS answer");
+    assert_eq!(answer.status(), 200);
+    let seen = seen(server);
+    assert_eq!(seen.body, b"{\"CheckpointToken\":\"t\"}");
+    // No SNI for an address (RFC 6066): the certificate's IP entry is what matched.
+    assert_eq!(seen.server_name, None);
+}
+
+#[test]
+fn the_production_agent_refuses_a_certificate_amazon_did_not_issue() {
+    let (port, server) = tls_server("200 OK", "{}");
+    let refused = agent(PATIENCE)
+        .get(&format!("https://localhost:{port}/"))
+        .call();
+    // rustls' verdict comes through ureq as an I/O error that carries it.
+    let verdict = match &refused {
+        Err(ureq::Error::Io(error)) => error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        _ => None,
+    };
+    assert_eq!(
+        verdict,
+        Some(&rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer
+        )),
+        "{refused:?}"
+    );
+    let server_side = server.join().expect("the server thread");
+    assert!(
+        server_side.is_err(),
+        "the handshake must fail on the server's side too: {server_side:?}"
+    );
+}
+
+#[test]
+fn plain_http_works_and_error_statuses_are_answers() {
+    let body = r#"{"Type":"InvalidParameterValueException","message":"Invalid checkpoint token"}"#;
+    let (port, server) = http_server("400 Bad Request", body);
+    let mut answer = agent(PATIENCE)
+        .post(&format!(
+            "http://127.0.0.1:{port}/2025-12-01/durable-executions/a/checkpoint"
+        ))
+        .header("content-type", "application/json")
+        .send(&b"{}"[..])
+        .expect("an answer, not an error");
+    assert_eq!(answer.status(), 400);
+    assert_eq!(answer.body_mut().read_to_string().unwrap(), body);
+    let seen = seen(server);
+    assert_eq!(
+        seen.request_line,
+        "POST /2025-12-01/durable-executions/a/checkpoint HTTP/1.1"
+    );
+    assert_eq!(seen.host, format!("127.0.0.1:{port}"));
+    assert_eq!(seen.body, b"{}");
+}
+
+#[test]
+fn the_roots_are_amazon_trust_services_own() {
+    // SHA-256 fingerprints as Amazon Trust Services publishes them.
+    let fingerprints = [
+        "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e", // Amazon Root CA 1
+        "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4", // Amazon Root CA 2
+        "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4", // Amazon Root CA 3
+        "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092", // Amazon Root CA 4
+        "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5", // Starfield Services G2
+    ];
+    for (der, fingerprint) in AMAZON_ROOTS.iter().zip(fingerprints) {
+        assert_eq!(crate::durable::sigv4::sha256_hex(der), fingerprint);
+    }
+    let mut store = rustls::RootCertStore::empty();
+    let (added, ignored) = store.add_parsable_certificates(
+        AMAZON_ROOTS
+            .iter()
+            .map(|der| rustls::pki_types::CertificateDer::from(*der)),
+    );
+    assert_eq!(
+        (added, ignored),
+        (5, 0),
+        "every root parses as a trust anchor"
+    );
+}
