@@ -87,13 +87,24 @@ fn built_example(name: &str) -> PathBuf {
     path
 }
 
-/// A port of 127.0.0.1 that was free a moment ago (an external program cannot be given
-/// port 0, so the caller retries when another process took it meanwhile).
+/// A port of 127.0.0.1 that was free a moment ago and that no other test of this process was
+/// given (an external program cannot be given port 0: the caller retries when another process
+/// took it meanwhile).
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("bind 127.0.0.1:0")
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A server this test started, leading a process group of its own (`cargo` runs
@@ -110,13 +121,14 @@ impl Server {
     }
 
     /// Starts `command` with its output in `log`, then waits until `ready` holds (an HTTP
-    /// answer from it) while it runs. `None` when it ended first because its port was taken.
+    /// answer from it) while it runs. `Err` with its log when it ended first: its port may
+    /// have been taken meanwhile (cargo-lambda then ends without saying so).
     fn start(
         name: &'static str,
         mut command: Command,
         log: PathBuf,
         ready: impl Fn() -> bool,
-    ) -> Option<Server> {
+    ) -> Result<Server, String> {
         let file = fs::File::create(&log).expect("create a log file");
         let child = command
             .stdin(Stdio::null())
@@ -129,14 +141,13 @@ impl Server {
         let started = Instant::now();
         loop {
             if let Some(status) = server.child.try_wait().expect("try_wait") {
-                let log = server.log();
-                if log.to_ascii_lowercase().contains("address already in use") {
-                    return None;
-                }
-                panic!("{name} ended ({status}) before it was ready; its log:\n{log}");
+                return Err(format!(
+                    "{name} ended ({status}) before it was ready; its log:\n{}",
+                    server.log()
+                ));
             }
             if ready() {
-                return Some(server);
+                return Ok(server);
             }
             assert!(
                 started.elapsed() < BOUND,
@@ -171,13 +182,15 @@ fn start_on_free_port(
     command: impl Fn(u16) -> Command,
     ready: impl Fn(u16) -> bool,
 ) -> (Server, u16) {
+    let mut failure = String::new();
     for _ in 0..5 {
         let port = free_port();
-        if let Some(server) = Server::start(name, command(port), log.clone(), || ready(port)) {
-            return (server, port);
+        match Server::start(name, command(port), log.clone(), || ready(port)) {
+            Ok(server) => return (server, port),
+            Err(log) => failure = log,
         }
     }
-    panic!("{name}: five free ports in a row were taken before it could bind them");
+    panic!("{name} ended before it was ready on five ports in a row; the last time:\n{failure}");
 }
 
 /// The test's HTTP client: statuses are read, not errors; no proxy, only loopback.
