@@ -64,7 +64,7 @@ pub fn tour(tour: Tour, ctx: &mut DurableContext) -> durable::Result<Summary> {
         Ok(step.attempt)
     })?;
 
-    ctx.wait("pause", Duration::from_secs(30))?;
+    ctx.wait("pause", Duration::from_secs(2))?;
 
     let badge: String = ctx.run_in_child_context("badge", |badge| {
         let initial: String = badge.step("initial", |_| {
@@ -104,7 +104,7 @@ pub fn tour(tour: Tour, ctx: &mut DurableContext) -> durable::Result<Summary> {
     let branches: Vec<Branch<'_, String>> = vec![
         Box::new(|branch| branch.step("left", |_| Ok("left".to_owned()))),
         Box::new(|branch| {
-            branch.wait("right pause", Duration::from_secs(5))?;
+            branch.wait("right pause", Duration::from_secs(1))?;
             branch.step("right", |_| Ok("right".to_owned()))
         }),
     ];
