@@ -43,6 +43,20 @@ pub trait Handler {
         context: Context,
         stream: &mut ResponseStream,
     ) -> Result<Vec<u8>>;
+
+    /// Handles one event, given the buffer it was read into, which the handler may take
+    /// (leaving it empty) to write its answer into: a handler that is done with the event's
+    /// bytes before it answers, as [`json`]'s is, then never holds a large event beside its
+    /// answer, nor grows a second buffer for it. The loop calls this one; by default it is
+    /// [`call`](Handler::call) on the bytes, and the buffer is left as it was.
+    fn call_reusing(
+        &mut self,
+        buffer: &mut Vec<u8>,
+        context: Context,
+        stream: &mut ResponseStream,
+    ) -> Result<Vec<u8>> {
+        self.call(buffer, context, stream)
+    }
 }
 
 /// A raw handler: bytes in, bytes out.
@@ -122,6 +136,21 @@ where
 {
     fn call(&mut self, event: &[u8], context: Context, _: &mut ResponseStream) -> Result<Vec<u8>> {
         self.handle(event, context)
+    }
+
+    /// Parses the event, then serializes the reply into the event's buffer: the parsed value
+    /// owns what it needs of the bytes, so an echo of a 5 MiB event holds two copies of it at
+    /// its peak (the buffer and the value), not three, and the answer never regrows.
+    fn call_reusing(
+        &mut self,
+        buffer: &mut Vec<u8>,
+        context: Context,
+        _: &mut ResponseStream,
+    ) -> Result<Vec<u8>> {
+        let event = parse_event(buffer)?;
+        let mut answer = std::mem::take(buffer);
+        answer.clear();
+        serialize_reply_into(&(self.handler)(event, context)?, answer)
     }
 }
 
@@ -247,10 +276,67 @@ fn parse_event<T: DeserializeOwned>(event: &[u8]) -> Result<T> {
 
 /// The reply as JSON bytes, or a `Runtime.MarshalError`.
 fn serialize_reply<U: Serialize>(reply: &U) -> Result<Vec<u8>> {
-    serde_json::to_vec(reply).map_err(|error| {
-        Error::new(
-            error_type::MARSHAL,
-            format!("the reply could not be serialized as JSON: {error}"),
-        )
-    })
+    // serde_json::to_vec's first capacity.
+    serialize_reply_into(reply, Vec::with_capacity(128))
+}
+
+/// [`serialize_reply`], written at the end of `out`.
+fn serialize_reply_into<U: Serialize>(reply: &U, mut out: Vec<u8>) -> Result<Vec<u8>> {
+    serde_json::to_writer(&mut out, reply)
+        .map(|()| out)
+        .map_err(|error| {
+            Error::new(
+                error_type::MARSHAL,
+                format!("the reply could not be serialized as JSON: {error}"),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn context() -> Context {
+        Context::new("8476a536-e9f4-11e8-9739-2dfe598c3fcd", Arc::default())
+    }
+
+    #[test]
+    fn a_json_handler_writes_its_answer_into_the_buffer_of_its_event() {
+        let mut echo = json(|event: serde_json::Value, _| Ok(event));
+        let event = br#"{"items":[1,true],"pad":"xxxx"}"#;
+        let mut buffer = Vec::with_capacity(4096);
+        buffer.extend_from_slice(event);
+        let memory = buffer.as_ptr();
+        let answer = echo
+            .call_reusing(&mut buffer, context(), &mut ResponseStream::unused())
+            .unwrap();
+        assert_eq!(answer, event);
+        assert_eq!(answer.as_ptr(), memory, "the answer has memory of its own");
+        assert_eq!(buffer.capacity(), 0, "the buffer was not taken");
+    }
+
+    #[test]
+    fn an_event_that_does_not_parse_leaves_its_buffer_to_the_loop() {
+        let mut echo = json(|event: u64, _| Ok(event));
+        let mut buffer = b"\"not a number\"".to_vec();
+        let error = echo
+            .call_reusing(&mut buffer, context(), &mut ResponseStream::unused())
+            .unwrap_err();
+        assert_eq!(error.error_type(), error_type::UNMARSHAL);
+        assert_eq!(buffer, b"\"not a number\"");
+    }
+
+    #[test]
+    fn a_raw_handler_leaves_the_buffer_as_it_was() {
+        let mut upper = |event: &[u8], _: Context| Ok(event.to_ascii_uppercase());
+        let mut buffer = b"abc".to_vec();
+        let answer = upper
+            .call_reusing(&mut buffer, context(), &mut ResponseStream::unused())
+            .unwrap();
+        assert_eq!(
+            (answer.as_slice(), buffer.as_slice()),
+            (&b"ABC"[..], &b"abc"[..])
+        );
+    }
 }

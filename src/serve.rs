@@ -60,8 +60,10 @@ pub fn serve<H: Handler>(
             false => ResponseStream::unused(),
         };
         let outcome = match event {
-            Ok(event) => {
-                let outcome = panic::catching(|| handler.call(&event, context, &mut stream));
+            Ok(mut event) => {
+                let outcome =
+                    panic::catching(|| handler.call_reusing(&mut event, context, &mut stream));
+                // Empty when the handler took the buffer for its answer.
                 if event.capacity() <= SPARE_BYTES {
                     spare = event;
                 }
@@ -73,7 +75,14 @@ pub fn serve<H: Handler>(
         if inflight::answer_now() {
             let answered = match (H::STREAMS, outcome) {
                 (true, outcome) => stream.finish(outcome.map(drop)),
-                (false, Ok(response)) => client.respond(&invocation, &response),
+                (false, Ok(response)) => {
+                    let answered = client.respond(&invocation, &response);
+                    // A handler that took the event's buffer gave it back as its answer.
+                    if spare.capacity() == 0 && response.capacity() <= SPARE_BYTES {
+                        spare = response;
+                    }
+                    answered
+                }
                 (false, Err(error)) => client.fail(&invocation, &error),
             };
             inflight::answered();
@@ -190,17 +199,9 @@ impl<H> SetsTraceEnv<H> {
             maybe_set: true,
         }
     }
-}
 
-impl<H: Handler> Handler for SetsTraceEnv<H> {
-    const STREAMS: bool = H::STREAMS;
-
-    fn call(
-        &mut self,
-        event: &[u8],
-        context: Context,
-        out: &mut ResponseStream,
-    ) -> Result<Vec<u8>> {
+    /// Writes (or removes) `_X_AMZN_TRACE_ID` for this invocation.
+    fn export_trace(&mut self, context: &Context) {
         match context.xray_trace_id.as_deref() {
             _ if !self.enabled => {}
             // set_var panics on a NUL byte; such a header is no trace id anyway.
@@ -214,6 +215,29 @@ impl<H: Handler> Handler for SetsTraceEnv<H> {
             }
             _ => {}
         }
+    }
+}
+
+impl<H: Handler> Handler for SetsTraceEnv<H> {
+    const STREAMS: bool = H::STREAMS;
+
+    fn call(
+        &mut self,
+        event: &[u8],
+        context: Context,
+        out: &mut ResponseStream,
+    ) -> Result<Vec<u8>> {
+        self.export_trace(&context);
         self.handler.call(event, context, out)
+    }
+
+    fn call_reusing(
+        &mut self,
+        buffer: &mut Vec<u8>,
+        context: Context,
+        out: &mut ResponseStream,
+    ) -> Result<Vec<u8>> {
+        self.export_trace(&context);
+        self.handler.call_reusing(buffer, context, out)
     }
 }
