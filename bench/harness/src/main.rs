@@ -139,8 +139,21 @@ fn serve(args: &[String]) -> Result<(), String> {
         stderr: std::env::temp_dir().join("lambda-loop-bench-serve.stderr"),
     };
     let outcome = session::run(&plan, &mut event).map_err(|e| e.to_string())?;
+    let mut micros: Vec<f64> = outcome
+        .round_trips
+        .iter()
+        .map(|d| d.as_secs_f64() * 1e6)
+        .collect();
+    // The figures of a by-hand check: the round trip's p50 and the peak RSS (VmHWM) rows.
+    let p50 = match micros.is_empty() {
+        true => "-".to_owned(),
+        false => format!("{:.1} µs", stats::quantile(&mut micros, 0.5)),
+    };
+    let peak = outcome
+        .peak_rss_kib
+        .map_or_else(|| "-".to_owned(), |kib| format!("{kib} KiB"));
     eprintln!(
-        "served {invocations} invocations of {size} B, all verified; init {:?}, {} connection(s)",
+        "served {invocations} invocations of {size} B, all verified; init {:?}, {} connection(s), round trip p50 {p50}, peak RSS {peak}",
         outcome.init, outcome.connections
     );
     Ok(())
