@@ -3,7 +3,8 @@
 //! `harness run --manifest FILE [--quick] [--rounds N] [--out FILE]` measures every function of
 //! the manifest (written by run.sh) and prints one markdown table.
 //! `harness serve --bin PATH [--wrap "TOOL ARGS"] [--invocations N] [--size BYTES] [--terminate]`
-//! serves one child N invocations and ends it with a 500 (or SIGTERM at the next `next`) (for strace excerpts and by-hand checks).
+//! serves one child N invocations and ends it with a 500 (or SIGTERM at the next `next`) (for strace excerpts and by-hand checks),
+//! and prints the round trip p50, the CPU per invocation and the peak RSS of the run.
 
 mod api;
 mod counts;
@@ -152,8 +153,12 @@ fn serve(args: &[String]) -> Result<(), String> {
     let peak = outcome
         .peak_rss_kib
         .map_or_else(|| "-".to_owned(), |kib| format!("{kib} KiB"));
+    let cpu = match (outcome.cpu_ns, invocations) {
+        (Some(ns), 1..) => format!("{:.1} µs", ns as f64 / 1e3 / invocations as f64),
+        _ => "-".to_owned(),
+    };
     eprintln!(
-        "served {invocations} invocations of {size} B, all verified; init {:?}, {} connection(s), round trip p50 {p50}, peak RSS {peak}",
+        "served {invocations} invocations of {size} B, all verified; init {:?}, {} connection(s), round trip p50 {p50}, CPU per invocation {cpu}, peak RSS {peak}",
         outcome.init, outcome.connections
     );
     Ok(())
