@@ -5,6 +5,8 @@
 //! `harness serve --bin PATH [--wrap "TOOL ARGS"] [--invocations N] [--size BYTES] [--terminate]`
 //! serves one child N invocations and ends it with a 500 (or SIGTERM at the next `next`) (for strace excerpts and by-hand checks),
 //! and prints the round trip p50, the CPU per invocation and the peak RSS of the run.
+//! `harness share --manifest FILE --setting 'LABEL=WRAPPER' ...` measures cold start and the
+//! 64 B round trip of every function through each setting's wrapper (run.sh --lambda-cpu).
 
 mod api;
 mod counts;
@@ -12,6 +14,7 @@ mod events;
 mod probe;
 mod report;
 mod session;
+mod share;
 mod stats;
 
 use std::path::PathBuf;
@@ -76,9 +79,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("serve") => serve(&args[1..]),
+        Some("share") => share::run(&args[1..]),
         _ => Err(
             "usage: harness run --manifest FILE [--quick] [--rounds N] [--out FILE] \
-                  | harness serve --bin PATH [--wrap CMD] [--invocations N] [--size BYTES] [--terminate]"
+                  | harness serve --bin PATH [--wrap CMD] [--invocations N] [--size BYTES] [--terminate] \
+                  | harness share --manifest FILE --setting LABEL=WRAPPER... [--rounds N] [--invocations N] [--out FILE]"
                 .to_owned(),
         ),
     };

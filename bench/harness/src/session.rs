@@ -41,6 +41,9 @@ pub struct Outcome {
     pub per_second: f64,
     /// CPU ns of the child over the measured invocations.
     pub cpu_ns: Option<u64>,
+    /// CPU ns of the child from exec to its first `GET /next` (its init, and a wrapper's
+    /// start when there is one: the pid is the same).
+    pub init_cpu_ns: Option<u64>,
     pub peak_rss_kib: Option<u64>,
     pub threads: Option<usize>,
     pub connections: usize,
@@ -163,6 +166,7 @@ fn serve(
     let mut alive = || matches!(child.try_wait(), Ok(None));
     let mut request = api.read_request(deadline, &mut alive)?;
     let init = spawned_at.elapsed();
+    let init_cpu_ns = probe::cpu_ns(pid);
     let total = plan.warmup + plan.measured;
     let mut round_trips = Vec::with_capacity(plan.measured as usize);
     let mut cpu_before = None;
@@ -219,6 +223,7 @@ fn serve(
         },
         round_trips,
         cpu_ns: cpu_before.zip(cpu_after).map(|(a, b)| b.saturating_sub(a)),
+        init_cpu_ns,
         peak_rss_kib: probe::peak_rss_kib(pid),
         threads: probe::threads(pid),
         connections: api.connections_accepted(),
