@@ -3,11 +3,12 @@
 #
 # Lambda gives a function a share of one vCPU in proportion to its memory: a full one at
 # 1,769 MB, MB/1769 below (128 MB: 1/13.8). Each function here runs in a cgroup whose CPU quota
-# is that share of one CPU (per period of BENCH_CPU_PERIOD_US, default 20,000 µs), entered by
-# the child itself before it execs (target/enter-cgroup.sh), and the same functions run through
-# the same wrapper in a cgroup without a quota ("full CPU"), interleaved, so that the rows
-# differ by the quota alone. The harness stays outside the cgroups, pinned to CPU 0 with
-# the children (`taskset -c 0`).
+# is that share of one CPU (per period of BENCH_CPU_PERIOD_US, default 20,000 µs), and in one
+# without a quota ("full CPU"), interleaved, so that the rows differ by the quota alone. The
+# harness spawns each child as a `sh` waiting on its stdin, moves it into the cgroup, then
+# starts the clock and lets it exec the bootstrap (moving a process is slow on cgroup v1, and
+# Lambda's sandbox is made before the bootstrap starts). The harness stays outside the
+# cgroups, pinned to CPU 0 with the children (`taskset -c 0`).
 #
 # Rows: ll-echo-size, official-size and raw-size (run.sh's size builds), and the AWS SDK
 # example's ll-s3-size and official-s3-size (built as bench/sdk-cost.sh builds them; left out
@@ -108,19 +109,12 @@ else
 fi
 
 # --- the settings: no quota, then each share ---------------------------------------------
-enter="$here/target/enter-cgroup.sh"
-cat >"$enter" <<'EOF'
-#!/bin/sh
-# enter-cgroup.sh DIR PROGRAM [ARGS]: PROGRAM runs in the cgroup DIR (written by cpu-share.sh).
-echo $$ >"$1/cgroup.procs" && shift && exec "$@"
-EOF
-chmod +x "$enter"
-settings=(--setting "full CPU=$enter $full")
+settings=(--setting "full CPU=$full")
 for mb in "${memories[@]}"; do
     quota=$((period_us * mb / 1769))
     share="$(awk -v mb="$mb" 'BEGIN { printf "%.1f", 1769 / mb }')"
     make_cgroup "$mb" "$quota" || { log "could not make the cgroup for $mb MB"; exit 1; }
-    settings+=(--setting "$mb MB (1/$share vCPU: $quota µs per $period_us µs)=$enter $cgroup")
+    settings+=(--setting "$mb MB (1/$share vCPU: $quota µs per $period_us µs)=$cgroup")
 done
 
 table="$here/target/lambda-cpu-table.md"
@@ -132,7 +126,7 @@ taskset -c 0 "$here/target/release/harness" share --manifest "$manifest" "${sett
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r); cgroup $kind CPU quota"
     echo "- toolchain: $(rustc -V)"
-    echo "- command: \`bench/run.sh --lambda-cpu $(IFS=,; echo "${memories[*]}")${quick:+ --quick} --rounds $rounds\` (harness and functions pinned with \`taskset -c 0\`; each function enters its cgroup through \`target/enter-cgroup.sh\`, a \`sh\` that execs it, in every setting alike)"
+    echo "- command: \`bench/run.sh --lambda-cpu $(IFS=,; echo "${memories[*]}")${quick:+ --quick} --rounds $rounds\` (harness and functions pinned with \`taskset -c 0\`; each function is moved into its cgroup before its exec and before the clock starts)"
     echo "- rows: x86_64 musl, profile size, stripped; \`ll-s3-size\`/\`official-s3-size\` build an S3 client in the init (bench/sdk-cost.sh)"
     echo
     cat "$table"

@@ -5,8 +5,8 @@
 //! `harness serve --bin PATH [--wrap "TOOL ARGS"] [--invocations N] [--size BYTES] [--terminate]`
 //! serves one child N invocations and ends it with a 500 (or SIGTERM at the next `next`) (for strace excerpts and by-hand checks),
 //! and prints the round trip p50, the CPU per invocation and the peak RSS of the run.
-//! `harness share --manifest FILE --setting 'LABEL=WRAPPER' ...` measures cold start and the
-//! 64 B round trip of every function through each setting's wrapper (run.sh --lambda-cpu).
+//! `harness share --manifest FILE --setting 'LABEL=CGROUP' ...` measures cold start and the
+//! 64 B round trip of every function in each setting's cgroup (run.sh --lambda-cpu).
 
 mod api;
 mod counts;
@@ -83,7 +83,7 @@ fn main() -> ExitCode {
         _ => Err(
             "usage: harness run --manifest FILE [--quick] [--rounds N] [--out FILE] \
                   | harness serve --bin PATH [--wrap CMD] [--invocations N] [--size BYTES] [--terminate] \
-                  | harness share --manifest FILE --setting LABEL=WRAPPER... [--rounds N] [--invocations N] [--out FILE]"
+                  | harness share --manifest FILE --setting LABEL=CGROUP... [--rounds N] [--invocations N] [--out FILE]"
                 .to_owned(),
         ),
     };
@@ -143,6 +143,7 @@ fn serve(args: &[String]) -> Result<(), String> {
         },
         timeout: std::time::Duration::from_secs(300),
         stderr: std::env::temp_dir().join("lambda-loop-bench-serve.stderr"),
+        cgroup: None,
     };
     let outcome = session::run(&plan, &mut event).map_err(|e| e.to_string())?;
     let mut micros: Vec<f64> = outcome

@@ -1,8 +1,8 @@
-//! Cold start at a CPU share: every function of the manifest spawned through each setting's
-//! wrapper (run.sh's `--lambda-cpu` makes one that puts the child into a cgroup with a CPU
-//! quota before it execs), settings and functions interleaved, several rounds.
+//! Cold start at a CPU share: every function of the manifest run in each setting's cgroup
+//! (bench/cpu-share.sh makes them, with and without a CPU quota), entered before its exec and
+//! before the clock starts; settings and functions interleaved, several rounds.
 //!
-//! `harness share --manifest FILE --setting 'LABEL=WRAPPER ARGS' [--setting ...]
+//! `harness share --manifest FILE --setting 'LABEL=CGROUP' [--setting ...]
 //! [--rounds N] [--invocations N] [--out FILE]` prints one markdown table: per figure, one row
 //! per setting, one column per function, with the ratio to the official row of the manifest.
 
@@ -12,12 +12,13 @@ use crate::stats::{median, quantile};
 use crate::{events, read_manifest, Function};
 use std::collections::HashMap;
 use std::fmt::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
-/// One way of running the functions: a label for the table and the wrapper to spawn through.
+/// One way of running the functions: a label for the table and the cgroup to run in.
 struct Setting {
     label: String,
-    wrapper: Vec<String>,
+    cgroup: PathBuf,
 }
 
 /// What one run at one setting measured.
@@ -54,12 +55,12 @@ fn all_values(args: &[String], name: &str) -> Vec<String> {
 }
 
 fn parse_setting(text: &str) -> Result<Setting, String> {
-    let (label, wrapper) = text
+    let (label, cgroup) = text
         .split_once('=')
-        .ok_or_else(|| format!("--setting takes LABEL=WRAPPER, not {text:?}"))?;
+        .ok_or_else(|| format!("--setting takes LABEL=CGROUP, not {text:?}"))?;
     Ok(Setting {
         label: label.to_owned(),
-        wrapper: wrapper.split_whitespace().map(str::to_owned).collect(),
+        cgroup: PathBuf::from(cgroup),
     })
 }
 
@@ -71,7 +72,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map(|text| parse_setting(text))
         .collect::<Result<Vec<_>, _>>()?;
     if settings.is_empty() {
-        return Err("at least one --setting LABEL=WRAPPER is required".to_owned());
+        return Err("at least one --setting LABEL=CGROUP is required".to_owned());
     }
     let number = |name: &str, default: u64| match crate::flag_value(args, name) {
         Some(n) => n.parse().map_err(|_| format!("{name} takes a number")),
@@ -88,13 +89,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         for (index, setting) in settings.iter().enumerate() {
             for function in &functions {
                 let plan = Plan {
-                    wrapper: &setting.wrapper,
+                    wrapper: &[],
                     bin: &function.bin,
                     warmup: 0,
                     measured: invocations,
                     ending: Ending::Fail,
                     timeout: Duration::from_secs(120),
                     stderr: scratch.join(format!("{}.share.stderr", function.name)),
+                    cgroup: Some(&setting.cgroup),
                 };
                 let outcome = session::run(&plan, &mut event)
                     .map_err(|e| format!("{} at {}: {e}", function.name, setting.label))?;
