@@ -168,7 +168,8 @@ fn is_http_client(target: &str) -> bool {
 /// `{"timestamp":…,"level":…,"requestId":…,"message":…,"logger":…}` and a newline. serde_json
 /// escapes the strings, so quotes, newlines and any Unicode stay valid JSON on one line.
 fn json_line(timestamp: &str, level: Level, target: &str, message: fmt::Arguments<'_>) -> String {
-    let quoted = |text: &str| serde_json::Value::from(text).to_string();
+    // A string to JSON cannot fail.
+    let quoted = |text: &str| serde_json::to_string(text).unwrap_or_default();
     let mut line = format!("{{\"timestamp\":\"{timestamp}\",\"level\":\"{level}\"");
     inflight::with_request_id(|request_id| {
         if let Some(request_id) = request_id {

@@ -454,7 +454,8 @@ fn http_prelude(status_code: u16, headers: &[(&str, &str)], cookies: &[&str]) ->
             None => merged.push((name, value.to_owned())),
         }
     }
-    let text = |text: &str| serde_json::Value::from(text).to_string();
+    // A string to JSON cannot fail.
+    let text = |text: &str| serde_json::to_string(text).unwrap_or_default();
     let headers: Vec<String> = merged
         .iter()
         .map(|(name, value)| format!("{}:{}", text(name), text(value)))
