@@ -159,12 +159,15 @@ fn serve(args: &[String]) -> Result<(), String> {
     let peak = outcome
         .peak_rss_kib
         .map_or_else(|| "-".to_owned(), |kib| format!("{kib} KiB"));
+    let init_cpu = outcome
+        .init_cpu_ns
+        .map_or_else(|| "-".to_owned(), |ns| format!("{:.2} ms", ns as f64 / 1e6));
     let cpu = match (outcome.cpu_ns, invocations) {
         (Some(ns), 1..) => format!("{:.1} µs", ns as f64 / 1e3 / invocations as f64),
         _ => "-".to_owned(),
     };
     eprintln!(
-        "served {invocations} invocations of {size} B, all verified; init {:?}, {} connection(s), round trip p50 {p50}, CPU per invocation {cpu}, peak RSS {peak}",
+        "served {invocations} invocations of {size} B, all verified; init {:?} (CPU {init_cpu}), {} connection(s), round trip p50 {p50}, CPU per invocation {cpu}, peak RSS {peak}",
         outcome.init, outcome.connections
     );
     Ok(())

@@ -83,6 +83,15 @@ fn lambda_env(command: &mut Command, api: &str, bin: &Path) {
         .env("TZ", ":UTC")
         .env("LANG", "en_US.UTF-8")
         .env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    // `NAME=VALUE ...`: what a function's configuration would add (e.g. SSL_CERT_FILE), to
+    // measure what it changes.
+    let extra = std::env::var("BENCH_CHILD_ENV").unwrap_or_default();
+    for (name, value) in extra
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once('='))
+    {
+        command.env(name, value);
+    }
 }
 
 fn spawn(plan: &Plan, api: &str) -> io::Result<Child> {

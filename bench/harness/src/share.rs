@@ -34,7 +34,12 @@ struct ShareFigures {
 type Pick = fn(&ShareFigures) -> Option<f64>;
 
 /// The rows of the table: label, decimals, the figure.
-const ROWS: [(&str, usize, Pick); 6] = [
+const ROWS: [(&str, usize, Pick); 7] = [
+    // What the caller of a cold invocation waits for: a quota overrun in the init (the kernel
+    // enforces it at its tick) is paid by the first invocation, so the init alone can mislead.
+    ("cold invocation: spawn → first response, ms", 2, |f| {
+        Some(f.init_ms + f.first_us / 1e3)
+    }),
     ("init: spawn → first `next`, ms", 2, |f| Some(f.init_ms)),
     ("CPU of the init (exec → first `next`), ms", 2, |f| {
         f.init_cpu_ms
