@@ -12,8 +12,11 @@
 #
 # Rows: ll-echo-size, official-size and raw-size (run.sh's size builds), and the AWS SDK
 # example's ll-s3-size and official-s3-size (built as bench/sdk-cost.sh builds them; left out
-# with a line when musl-gcc cannot be had). Figures: spawn → first `next`, the CPU the init
-# used, the first 64 B round trip after it, the 64 B round trip p50/p99 and invocations/s.
+# with a line when musl-gcc cannot be had). Figures: the cold invocation (spawn → first
+# response), spawn → first `next`, the CPU the init used, the first 64 B round trip after it,
+# the 64 B round trip p50/p99 and invocations/s. Then the SDK rows again with SSL_CERT_FILE
+# set to the system's bundle of root certificates (what a function can do about the SDK's
+# init: see the table's note).
 #
 # Needs a writable cgroup CPU controller: cgroup v2 (`cpu.max`, the controller enabled in the
 # root's cgroup.subtree_control) or v1 (`cpu.cfs_quota_us`); without one it says so in one line
@@ -101,12 +104,22 @@ add_row() { # name family binary
 add_row ll-echo-size ll-echo "$here/target/$x86/size/ll-echo"
 add_row official-size official "$here/target/$x86/size/official-echo"
 add_row raw-size raw "$here/target/$x86/size/raw-floor"
+sdk_manifest="$here/target/share-sdk-manifest.tsv"
+: >"$sdk_manifest"
 if build_sdk_rows cpu-share.sh; then
     add_row ll-s3-size ll-s3 "$here/target/sdk/$x86/size/ll-s3"
     add_row official-s3-size official-s3 "$here/target/sdk/$x86/size/official-s3"
+    grep -- '-s3-size' "$manifest" >"$sdk_manifest"
 else
     log "the SDK example's rows are left out"
 fi
+# Most of the SDK's init is its TLS client loading the system's root certificates
+# (rustls-native-certs): the bundle, and every file of the certificate folder. With
+# SSL_CERT_FILE set, it reads that one file only: the second table measures that setting.
+bundle=""
+for candidate in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
+    if [[ -f $candidate ]]; then bundle=$candidate; break; fi
+done
 
 # --- the settings: no quota, then each share ---------------------------------------------
 settings=(--setting "full CPU=$full")
@@ -120,6 +133,13 @@ done
 table="$here/target/lambda-cpu-table.md"
 taskset -c 0 "$here/target/release/harness" share --manifest "$manifest" "${settings[@]}" \
     --rounds "$rounds" --invocations "$invocations" --out "$table" >/dev/null
+cert_table="$here/target/lambda-cpu-cert-table.md"
+rm -f "$cert_table"
+if [[ -s $sdk_manifest && -n $bundle ]]; then
+    BENCH_CHILD_ENV="SSL_CERT_FILE=$bundle" taskset -c 0 "$here/target/release/harness" share \
+        --manifest "$sdk_manifest" "${settings[@]}" --rounds "$rounds" --invocations "$invocations" \
+        --out "$cert_table" >/dev/null
+fi
 {
     echo "# Cold start at Lambda's CPU share: lambda-loop, the official runtime, the raw floor, the AWS SDK example"
     echo
@@ -130,6 +150,12 @@ taskset -c 0 "$here/target/release/harness" share --manifest "$manifest" "${sett
     echo "- rows: x86_64 musl, profile size, stripped; \`ll-s3-size\`/\`official-s3-size\` build an S3 client in the init (bench/sdk-cost.sh)"
     echo
     cat "$table"
+    if [[ -f $cert_table ]]; then
+        echo
+        echo "The SDK rows again, with \`SSL_CERT_FILE=$bundle\` in the function's environment: the TLS client then loads that one bundle of root certificates, not also each file of $(dirname "$bundle") ($(find "$(dirname "$bundle")" -maxdepth 1 \( -name '*.pem' -o -name '*.crt' \) | wc -l) files here)."
+        echo
+        cat "$cert_table"
+    fi
 } >"$here/target/lambda-cpu.md"
 [[ -n "$quick" ]] || cp "$here/target/lambda-cpu.md" "$here/results/lambda-cpu.md"
 cat "$here/target/lambda-cpu.md"
