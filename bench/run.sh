@@ -15,6 +15,12 @@
 #                  (REV is checked out with `git worktree add --detach` in a temp folder and
 #                  removed afterwards; its function crates are generated, pointing at it,
 #                  under bench/target/baseline-REV, where their builds stay cached)
+#   --lambda-cpu MB[,MB...]
+#                  instead of all that, cold start at Lambda's CPU share for MB of memory
+#                  (MB/1769 of one CPU, a cgroup CPU quota): init and the 64 B round trip of
+#                  the size builds of ll-echo, official, raw and the AWS SDK example, beside
+#                  the same without a quota (bench/cpu-share.sh, which says more; with
+#                  --quick and --rounds N); writes results/lambda-cpu.md
 # Prints one markdown table and writes it, with the machine and the date, to results/latest.md
 # (a --quick run only to target/latest.md).
 set -euo pipefail
@@ -29,6 +35,7 @@ build_times=""
 rounds=""
 tiny=""
 baseline=""
+lambda_cpu=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) quick="--quick" ;;
@@ -38,10 +45,17 @@ while [[ $# -gt 0 ]]; do
         --baseline)
             [[ $# -ge 2 ]] || { echo "run.sh: --baseline takes a git revision" >&2; exit 2; }
             baseline="$2"; shift ;;
+        --lambda-cpu)
+            [[ $# -ge 2 ]] || { echo "run.sh: --lambda-cpu takes MB[,MB...]" >&2; exit 2; }
+            lambda_cpu="$2"; shift ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
 done
+
+if [[ -n "$lambda_cpu" ]]; then
+    exec "$here/cpu-share.sh" "$lambda_cpu" ${quick:+--quick} ${rounds:+--rounds "$rounds"}
+fi
 
 x86=x86_64-unknown-linux-musl
 arm=aarch64-unknown-linux-musl
@@ -86,10 +100,8 @@ dir_of() { # profile -> cargo's output folder name
     if [[ "$1" == "release" ]]; then echo release; else echo "$1"; fi
 }
 
-# lambda-loop's size rows get the size profile that build.sh and the crate's own Cargo.toml
-# give a function: opt-level "s" for the dependencies (lambda-loop, ureq, ...), "z" for the
-# function's crate. The official and raw rows keep "z" throughout, their smallest build.
-ll_size_config=(--config 'profile.size.package."*".opt-level="s"')
+# lambda-loop's size rows get lib.sh's ll_size_config; the official and raw rows keep "z"
+# throughout, their smallest build.
 profile_config_for() { # family profile -> extra cargo arguments
     if [[ "$1" == ll-* && "$2" == size ]]; then printf '%s\n' "${ll_size_config[@]}"; fi
 }

@@ -30,27 +30,11 @@ log() { echo "sdk-cost.sh: $*" >&2; }
 for tool in valgrind strace taskset zip; do
     command -v "$tool" >/dev/null || { log "$tool missing: run bench/run.sh once (it installs them)"; exit 1; }
 done
-# The SDK's default TLS (rustls on aws-lc-rs) compiles C: for musl it needs musl-gcc.
-if ! command -v musl-gcc >/dev/null; then
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-        log "installing musl-tools (musl-gcc, for aws-lc-sys)"
-        apt-get update -qq && apt-get install -y -qq musl-tools >/dev/null
-    else
-        log "musl-gcc missing: install musl-tools (aws-lc-sys compiles C for $x86)"; exit 1
-    fi
-fi
-export CC_x86_64_unknown_linux_musl="${CC_x86_64_unknown_linux_musl:-musl-gcc}"
-
 cargo build -q --release -p harness
-for package in ll-echo official-echo; do
-    CARGO_BUILD_JOBS=$jobs cargo build -q -p "$package" --profile size --target "$x86"
-done
+CARGO_BUILD_JOBS=$jobs cargo build -q -p ll-echo --profile size "${ll_size_config[@]}" --target "$x86"
+CARGO_BUILD_JOBS=$jobs cargo build -q -p official-echo --profile size --target "$x86"
+build_sdk_rows sdk-cost.sh || exit 1
 sdk_target="$here/target/sdk"
-for package in ll-s3 official-s3; do
-    log "building $package (size profile, $x86)"
-    (cd sdk && CARGO_BUILD_JOBS=$jobs cargo build -q -p "$package" --profile size --target "$x86" \
-        --target-dir "$sdk_target")
-done
 
 crates_in_tree() { # workspace dir, package
     (cd "$1" && cargo tree -q -p "$2" -e normal --prefix none --target "$x86" 2>/dev/null) |

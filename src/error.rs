@@ -91,24 +91,21 @@ impl Error {
     /// The body of an `/error` or `/init/error` post:
     /// `{"errorMessage":"…","errorType":"…","stackTrace":["…"]}`.
     ///
-    /// Built with serde_json, so quotes, newlines, control characters and non-ASCII text in the
-    /// message always come out as valid JSON.
+    /// Each string is written by serde_json, so quotes, newlines, control characters and
+    /// non-ASCII text in the message always come out as valid JSON.
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(&ErrorJson(self)).unwrap_or_default()
-    }
-}
-
-/// The error JSON's three fields, serialized in place (no `serde_json::Value` copy of them).
-struct ErrorJson<'a>(&'a Error);
-
-impl serde_core::Serialize for ErrorJson<'_> {
-    fn serialize<S: serde_core::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde_core::ser::SerializeStruct;
-        let mut body = serializer.serialize_struct("Error", 3)?;
-        body.serialize_field("errorMessage", &self.0.message)?;
-        body.serialize_field("errorType", &self.0.error_type)?;
-        body.serialize_field("stackTrace", &self.0.stack_trace)?;
-        body.end()
+        // The punctuation by hand, each string by serde_json, in the key order `json!` wrote:
+        // smaller than a Serialize impl of the three fields (serialize_struct), measured
+        // stripped, size profile, x86_64 musl (build.sh --example echo): 650,152 -> 649,768.
+        let mut body = b"{\"errorMessage\":".to_vec();
+        // Serializing strings into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut body, &self.message);
+        body.extend_from_slice(b",\"errorType\":");
+        let _ = serde_json::to_writer(&mut body, &self.error_type);
+        body.extend_from_slice(b",\"stackTrace\":");
+        let _ = serde_json::to_writer(&mut body, &self.stack_trace);
+        body.push(b'}');
+        body
     }
 }
 
@@ -466,5 +463,17 @@ mod tests {
             "line\nbreak \"quoted\" \u{0} ünïcode \\"
         );
         assert_eq!(parsed["stackTrace"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn the_body_is_byte_for_byte_what_serde_json_writes_for_the_same_object() {
+        let error = Error::new("Weird\"Type", "line\nbreak \u{1f} ü")
+            .with_stack_trace(["caused by: x\ty".to_owned(), "   0: main".to_owned()]);
+        let expected = serde_json::json!({
+            "errorMessage": error.message(),
+            "errorType": error.error_type(),
+            "stackTrace": error.stack_trace(),
+        });
+        assert_eq!(error.to_json(), expected.to_string().into_bytes());
     }
 }

@@ -41,6 +41,20 @@ pub trait Handler {
     /// returns the response, or `()` once it has written it.
     fn call(&mut self, event: &[u8], context: Context, out: Out<'_, Self>)
         -> Result<Returns<Self>>;
+
+    /// Handles one event, given the buffer it was read into, which the handler may take
+    /// (leaving it empty) to write its answer into: a handler that is done with the event's
+    /// bytes before it answers, as [`json`]'s is, then never holds a large event beside its
+    /// answer, nor grows a second buffer for it. The loop calls this one; by default it is
+    /// [`call`](Handler::call) on the bytes, and the buffer is left as it was.
+    fn call_reusing(
+        &mut self,
+        buffer: &mut Vec<u8>,
+        context: Context,
+        out: Out<'_, Self>,
+    ) -> Result<Returns<Self>> {
+        self.call(buffer, context, out)
+    }
 }
 
 /// What a handler `H` is given besides the event: `()`, or the stream.
@@ -73,13 +87,16 @@ pub trait AnswerKind: sealed::Sealed {
     #[doc(hidden)]
     fn out(pending: &mut Self::Pending) -> Self::Out<'_>;
 
-    /// Sends the answer to the Runtime API: the response or the error.
+    /// Sends the answer to the Runtime API: the response or the error. A buffered response's
+    /// memory, once posted, goes to `spare` when that is empty (its handler took the event's
+    /// buffer for it), for the next event to be read into.
     #[doc(hidden)]
     fn send(
         pending: Self::Pending,
         outcome: Result<Self::Returns>,
         client: &Client,
         answer_to: &AnswerAddress,
+        spare: &mut Vec<u8>,
     ) -> Result<(), RuntimeError>;
 
     /// Ends a local invoke's answer on stdout; the error is the caller's to print.
@@ -114,9 +131,16 @@ impl AnswerKind for Buffered {
         outcome: Result<Vec<u8>>,
         client: &Client,
         answer_to: &AnswerAddress,
+        spare: &mut Vec<u8>,
     ) -> Result<(), RuntimeError> {
         match outcome {
-            Ok(response) => client.respond(answer_to, &response),
+            Ok(response) => {
+                let answered = client.respond(answer_to, &response);
+                if spare.capacity() == 0 {
+                    *spare = response;
+                }
+                answered
+            }
             Err(error) => client.report_error(answer_to, &error),
         }
     }
@@ -159,6 +183,7 @@ impl AnswerKind for Streamed {
         outcome: Result<()>,
         _: &Client,
         _: &AnswerAddress,
+        _: &mut Vec<u8>,
     ) -> Result<(), RuntimeError> {
         stream.finish(outcome)
     }
@@ -249,6 +274,16 @@ where
 
     fn call(&mut self, event: &[u8], context: Context, (): ()) -> Result<Vec<u8>> {
         self.handle(event, context)
+    }
+
+    /// Parses the event, then serializes the reply into the event's buffer: the parsed value
+    /// owns what it needs of the bytes, so an echo of a 5 MiB event holds two copies of it at
+    /// its peak (the buffer and the value), not three, and the answer never regrows.
+    fn call_reusing(&mut self, buffer: &mut Vec<u8>, context: Context, (): ()) -> Result<Vec<u8>> {
+        let event = parse_event(buffer)?;
+        let mut answer = std::mem::take(buffer);
+        answer.clear();
+        serialize_reply_into(&(self.handler)(event, context)?, answer)
     }
 }
 
@@ -364,10 +399,103 @@ fn parse_event<T: DeserializeOwned>(event: &[u8]) -> Result<T> {
 
 /// The reply as JSON bytes, or a `Runtime.MarshalError`.
 fn serialize_reply<U: Serialize>(reply: &U) -> Result<Vec<u8>> {
-    serde_json::to_vec(reply).map_err(|error| {
-        Error::new(
-            error_type::MARSHAL,
-            format!("the reply could not be serialized as JSON: {error}"),
-        )
-    })
+    // serde_json::to_vec's first capacity.
+    serialize_reply_into(reply, Vec::with_capacity(128))
+}
+
+/// [`serialize_reply`], written at the end of `out`.
+fn serialize_reply_into<U: Serialize>(reply: &U, out: Vec<u8>) -> Result<Vec<u8>> {
+    let mut out = JsonBytes(out);
+    serde_json::to_writer(&mut out, reply)
+        .map(|()| out.0)
+        .map_err(|error| {
+            Error::new(
+                error_type::MARSHAL,
+                format!("the reply could not be serialized as JSON: {error}"),
+            )
+        })
+}
+
+/// Writes up to this many bytes one by one: see [`JsonBytes`].
+const SMALL_WRITE_BYTES: usize = 16;
+
+/// A `Vec<u8>` for serde_json to write into, copying its small writes (a quote, a comma, a
+/// key, a number) element by element. `Vec`'s own `write_all` calls `memcpy` for them
+/// wherever it is not inlined (the size profile), and musl's `memcpy` is `rep movsq` then
+/// `movsb`, whose start-up costs more than copying a few bytes: an answer of many small
+/// values spent more time in those calls than in serializing.
+struct JsonBytes(Vec<u8>);
+
+impl std::io::Write for JsonBytes {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.write_all(bytes).map(|()| bytes.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if bytes.len() <= SMALL_WRITE_BYTES {
+            self.0.extend(bytes.iter().copied());
+        } else {
+            self.0.extend_from_slice(bytes);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn context() -> Context {
+        Context::new("8476a536-e9f4-11e8-9739-2dfe598c3fcd", Arc::default())
+    }
+
+    #[test]
+    fn a_json_handler_writes_its_answer_into_the_buffer_of_its_event() {
+        let mut echo = json(|event: serde_json::Value, _| Ok(event));
+        let event = br#"{"items":[1,true],"pad":"xxxx"}"#;
+        let mut buffer = Vec::with_capacity(4096);
+        buffer.extend_from_slice(event);
+        let memory = buffer.as_ptr();
+        let answer = echo.call_reusing(&mut buffer, context(), ()).unwrap();
+        assert_eq!(answer, event);
+        assert_eq!(answer.as_ptr(), memory, "the answer has memory of its own");
+        assert_eq!(buffer.capacity(), 0, "the buffer was not taken");
+    }
+
+    #[test]
+    fn small_and_large_writes_make_the_same_json_as_serde_json() {
+        let long = "\"quoted\", then more than sixteen bytes\n".repeat(3);
+        let value = serde_json::json!({"a": [1, -2, 3.5, true, null], "b": "", "c": long});
+        let expected = serde_json::to_vec(&value).unwrap();
+        assert_eq!(serialize_reply(&value).unwrap(), expected);
+        let answer = serialize_reply_into(&value, b"kept ".to_vec()).unwrap();
+        assert_eq!(answer, [&b"kept "[..], &expected].concat());
+    }
+
+    #[test]
+    fn an_event_that_does_not_parse_leaves_its_buffer_to_the_loop() {
+        let mut echo = json(|event: u64, _| Ok(event));
+        let mut buffer = b"\"not a number\"".to_vec();
+        let error = echo.call_reusing(&mut buffer, context(), ()).unwrap_err();
+        assert_eq!(error.error_type(), error_type::UNMARSHAL);
+        assert_eq!(buffer, b"\"not a number\"");
+    }
+
+    #[test]
+    fn a_raw_handler_leaves_the_buffer_as_it_was() {
+        let mut upper = |event: &[u8], _: Context| Ok(event.to_ascii_uppercase());
+        let mut buffer = b"abc".to_vec();
+        let answer = upper.call_reusing(&mut buffer, context(), ()).unwrap();
+        assert_eq!(
+            (answer.as_slice(), buffer.as_slice()),
+            (&b"ABC"[..], &b"abc"[..])
+        );
+    }
 }

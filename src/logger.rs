@@ -185,7 +185,9 @@ fn json_line(timestamp: &str, level: Level, target: &str, message: fmt::Argument
     })
 }
 
-/// One JSON log line's fields, in the order Lambda's own runtimes write them.
+/// One JSON log line's fields, in the order Lambda's own runtimes write them. (Smaller than a
+/// `format!` with `serde_json::to_string` per field, stripped, size profile, x86_64 musl:
+/// examples/logging 680,904 -> 680,744 bytes; echo the same either way, 649,768.)
 struct JsonRecord<'a> {
     timestamp: &'a str,
     level: &'a str,

@@ -59,9 +59,10 @@ pub fn serve<H: Handler>(
         // Nothing for a buffered answer; the response stream for a streamed one.
         let mut pending = H::Answer::to_runtime_api(client, &answer_to);
         let outcome = match event {
-            Ok(event) => {
+            Ok(mut event) => {
                 let out = H::Answer::out(&mut pending);
-                let outcome = panic::catching(|| handler.call(&event, context, out));
+                let outcome = panic::catching(|| handler.call_reusing(&mut event, context, out));
+                // Empty when the handler took the buffer for its answer.
                 if event.capacity() <= SPARE_BYTES {
                     spare = event;
                 }
@@ -72,10 +73,13 @@ pub fn serve<H: Handler>(
         // 3. The answer: exactly one, unless a panic elsewhere gave it already.
         if inflight::answer_now() {
             // The response or the error post; the end of the stream (or an error post when
-            // nothing was streamed).
-            let answered = H::Answer::send(pending, outcome, client, &answer_to);
+            // nothing was streamed). A response written into the event's buffer comes back.
+            let answered = H::Answer::send(pending, outcome, client, &answer_to, &mut spare);
             inflight::answered();
             answered?;
+            if spare.capacity() > SPARE_BYTES {
+                spare = Vec::new();
+            }
         }
     }
 }
@@ -193,12 +197,9 @@ impl<H> SetsTraceEnv<H> {
             maybe_set: true,
         }
     }
-}
 
-impl<H: Handler> Handler for SetsTraceEnv<H> {
-    type Answer = H::Answer;
-
-    fn call(&mut self, event: &[u8], context: Context, out: Out<'_, H>) -> Result<Returns<H>> {
+    /// Writes (or removes) `_X_AMZN_TRACE_ID` for this invocation.
+    fn export_trace(&mut self, context: &Context) {
         match context.xray_trace_id.as_deref() {
             _ if !self.enabled => {}
             // set_var panics on a NUL byte; such a header is no trace id anyway.
@@ -212,6 +213,24 @@ impl<H: Handler> Handler for SetsTraceEnv<H> {
             }
             _ => {}
         }
+    }
+}
+
+impl<H: Handler> Handler for SetsTraceEnv<H> {
+    type Answer = H::Answer;
+
+    fn call(&mut self, event: &[u8], context: Context, out: Out<'_, H>) -> Result<Returns<H>> {
+        self.export_trace(&context);
         self.handler.call(event, context, out)
+    }
+
+    fn call_reusing(
+        &mut self,
+        buffer: &mut Vec<u8>,
+        context: Context,
+        out: Out<'_, H>,
+    ) -> Result<Returns<H>> {
+        self.export_trace(&context);
+        self.handler.call_reusing(buffer, context, out)
     }
 }

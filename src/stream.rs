@@ -542,7 +542,9 @@ fn http_prelude(status_code: u16, headers: &[(&str, &str)], cookies: &[&str]) ->
 }
 
 /// The prelude's JSON, written by serde_json with the headers in the handler's order (a
-/// `serde_json::Map` would sort them).
+/// `serde_json::Map` would sort them). Smaller than a `format!` with `serde_json::to_string`
+/// per string, stripped, size profile, x86_64 musl: examples/stream 702,184 -> 701,064 bytes
+/// (echo the same either way, 649,768).
 struct Prelude<'a> {
     status_code: u16,
     headers: &'a [(&'a str, String)],

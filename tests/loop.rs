@@ -184,6 +184,35 @@ fn typed_json_handlers_answer_and_report_invalid_events() {
     served.finish(&api);
 }
 
+/// The json handler writes its answer into the event's buffer, and the loop reads the next
+/// event into a small answer's buffer: no answer may carry bytes of another event or answer.
+#[test]
+fn a_typed_json_echo_answers_each_event_alone_whatever_the_sizes_before_it() {
+    let api = FakeApi::start();
+    let sized = |bytes: usize| serde_json::json!({"pad": "x".repeat(bytes), "n": bytes});
+    // Large (its buffer is not kept), small after large, smaller after small (a recycled
+    // answer's buffer), larger after smaller, and an invalid one after a recycled buffer.
+    let sizes = [200_000, 300, 10, 5_000, 0];
+    for (at, &bytes) in sizes.iter().enumerate() {
+        let body = serde_json::to_vec(&sized(bytes)).unwrap();
+        api.push_event(Event::new(&format!("e{at}"), body));
+    }
+    api.push_event(Event::new("bad", b"{\"pad\"".to_vec()));
+    api.push_event(Event::new("last", br#"{"n":1}"#.to_vec()));
+    let served = serve_in_thread(
+        &api,
+        lambda_loop::json(|event: serde_json::Value, _ctx| Ok(event)),
+    );
+    let answers = served.wait_for_answers(&api, sizes.len() + 2);
+    for (answer, &bytes) in answers.iter().zip(&sizes) {
+        assert_eq!(answer.body_json(), sized(bytes), "{}", answer.path);
+    }
+    let error = answers[sizes.len()].body_json();
+    assert_eq!(error["errorType"], "Runtime.UnmarshalError");
+    assert_eq!(answers[sizes.len() + 1].body, br#"{"n":1}"#);
+    served.finish(&api);
+}
+
 #[test]
 fn a_connection_the_api_closed_while_idle_is_replaced() {
     let api = FakeApi::start();

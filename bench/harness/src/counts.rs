@@ -44,6 +44,7 @@ fn run_under(
         ending,
         timeout: Duration::from_secs(300),
         stderr: scratch.join(format!("{}.count.stderr", function.name)),
+        cgroup: None,
     };
     session::run(&plan, &event)
         .map(|_| ())

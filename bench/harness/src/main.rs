@@ -4,13 +4,17 @@
 //! `harness run --manifest FILE [--quick] [--rounds N] [--out FILE]` measures every function of
 //! the manifest (written by run.sh) and prints one markdown table.
 //! `harness serve --bin PATH [--wrap "TOOL ARGS"] [--invocations N] [--size BYTES] [--terminate]`
-//! serves one child N invocations and ends it with a 500 (or SIGTERM at the next `next`) (for strace excerpts and by-hand checks).
+//! serves one child N invocations and ends it with a 500 (or SIGTERM at the next `next`) (for strace excerpts and by-hand checks),
+//! and prints the round trip p50, the CPU per invocation and the peak RSS of the run.
+//! `harness share --manifest FILE --setting 'LABEL=CGROUP' ...` measures cold start and the
+//! 64 B round trip of every function in each setting's cgroup (run.sh --lambda-cpu).
 
 mod counts;
 mod events;
 mod probe;
 mod report;
 mod session;
+mod share;
 mod stats;
 
 use std::path::PathBuf;
@@ -75,9 +79,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("serve") => serve(&args[1..]),
+        Some("share") => share::run(&args[1..]),
         _ => Err(
             "usage: harness run --manifest FILE [--quick] [--rounds N] [--out FILE] \
-                  | harness serve --bin PATH [--wrap CMD] [--invocations N] [--size BYTES] [--terminate]"
+                  | harness serve --bin PATH [--wrap CMD] [--invocations N] [--size BYTES] [--terminate] \
+                  | harness share --manifest FILE --setting LABEL=CGROUP... [--rounds N] [--invocations N] [--out FILE]"
                 .to_owned(),
         ),
     };
@@ -137,10 +143,31 @@ fn serve(args: &[String]) -> Result<(), String> {
         },
         timeout: std::time::Duration::from_secs(300),
         stderr: std::env::temp_dir().join("lambda-loop-bench-serve.stderr"),
+        cgroup: None,
     };
     let outcome = session::run(&plan, &event).map_err(|e| e.to_string())?;
+    let mut micros: Vec<f64> = outcome
+        .round_trips
+        .iter()
+        .map(|d| d.as_secs_f64() * 1e6)
+        .collect();
+    // The figures of a by-hand check: the round trip's p50 and the peak RSS (VmHWM) rows.
+    let p50 = match micros.is_empty() {
+        true => "-".to_owned(),
+        false => format!("{:.1} µs", stats::quantile(&mut micros, 0.5)),
+    };
+    let peak = outcome
+        .peak_rss_kib
+        .map_or_else(|| "-".to_owned(), |kib| format!("{kib} KiB"));
+    let init_cpu = outcome
+        .init_cpu_ns
+        .map_or_else(|| "-".to_owned(), |ns| format!("{:.2} ms", ns as f64 / 1e6));
+    let cpu = match (outcome.cpu_ns, invocations) {
+        (Some(ns), 1..) => format!("{:.1} µs", ns as f64 / 1e3 / invocations as f64),
+        _ => "-".to_owned(),
+    };
     eprintln!(
-        "served {invocations} invocations of {size} B, all verified; init {:?}, {} connection(s)",
+        "served {invocations} invocations of {size} B, all verified; init {:?} (CPU {init_cpu}), {} connection(s), round trip p50 {p50}, CPU per invocation {cpu}, peak RSS {peak}",
         outcome.init, outcome.connections
     );
     Ok(())

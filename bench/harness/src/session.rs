@@ -8,7 +8,7 @@
 use crate::probe;
 use lambda_loop::testing::{Event, FakeApi, Recorded};
 use std::fs::File;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +37,10 @@ pub struct Plan<'a> {
     pub timeout: Duration,
     /// Where the child's stderr goes.
     pub stderr: PathBuf,
+    /// A cgroup for the child: it is spawned as a `sh` that waits on its stdin, moved into
+    /// the cgroup (slow on cgroup v1, and not timed), then let go to exec the bootstrap, and
+    /// the clock starts there. `None`: spawned at once, through the wrapper if there is one.
+    pub cgroup: Option<&'a Path>,
 }
 
 /// What one run measured.
@@ -49,6 +53,9 @@ pub struct Outcome {
     pub per_second: f64,
     /// CPU ns of the child over the measured invocations.
     pub cpu_ns: Option<u64>,
+    /// CPU ns of the child from exec to its first `GET /next` (its init, and a wrapper's
+    /// start when there is one: the pid is the same).
+    pub init_cpu_ns: Option<u64>,
     pub peak_rss_kib: Option<u64>,
     pub threads: Option<usize>,
     pub connections: usize,
@@ -114,10 +121,26 @@ fn lambda_env(command: &mut Command, api: &str, bin: &Path) {
         .env("TZ", ":UTC")
         .env("LANG", "en_US.UTF-8")
         .env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    // `NAME=VALUE ...`: what a function's configuration would add (e.g. SSL_CERT_FILE), to
+    // measure what it changes.
+    let extra = std::env::var("BENCH_CHILD_ENV").unwrap_or_default();
+    for (name, value) in extra
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once('='))
+    {
+        command.env(name, value);
+    }
 }
 
 fn spawn(plan: &Plan, api: &str) -> io::Result<Child> {
     let mut command = match plan.wrapper.split_first() {
+        _ if plan.cgroup.is_some() => {
+            let mut command = Command::new("sh");
+            command
+                .args(["-c", "read -r _ && exec \"$0\""])
+                .arg(plan.bin);
+            command
+        }
         Some((tool, args)) => {
             let mut command = Command::new(tool);
             command.args(args).arg(plan.bin);
@@ -126,8 +149,12 @@ fn spawn(plan: &Plan, api: &str) -> io::Result<Child> {
         None => Command::new(plan.bin),
     };
     lambda_env(&mut command, api, plan.bin);
+    let stdin = match plan.cgroup {
+        Some(_) => Stdio::piped(),
+        None => Stdio::null(),
+    };
     command
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::null())
         .stderr(Stdio::from(File::create(&plan.stderr)?))
         .spawn()
@@ -141,6 +168,17 @@ pub fn run(plan: &Plan, event: &BenchEvent) -> io::Result<Outcome> {
     let spawned_at = Instant::now();
     let mut child = spawn(plan, &api.addr())?;
     let pid = child.id();
+    let (spawned_at, cpu_at_start) = match plan.cgroup {
+        Some(cgroup) => match enter(cgroup, &mut child) {
+            Ok(start) => start,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        },
+        None => (spawned_at, 0),
+    };
     let exited = AtomicBool::new(false);
     let (exit_status, exit) = mpsc::channel();
     thread::scope(|scope| {
@@ -151,7 +189,8 @@ pub fn run(plan: &Plan, event: &BenchEvent) -> io::Result<Outcome> {
             api.finish();
             let _ = exit_status.send(status);
         });
-        let result = serve(plan, event, &api, pid, &exited, spawned_at, deadline);
+        let start = (spawned_at, cpu_at_start);
+        let result = serve(plan, event, &api, pid, &exited, start, deadline);
         if result.is_ok() && !exited.load(Ordering::SeqCst) {
             match plan.ending {
                 Ending::Fail => api.finish(),
@@ -175,6 +214,17 @@ pub fn run(plan: &Plan, event: &BenchEvent) -> io::Result<Outcome> {
             ))
         })
     })
+}
+
+/// Moves the waiting child into `cgroup`, then lets it exec: the start of its init (the clock,
+/// and its CPU so far, the shell's).
+fn enter(cgroup: &Path, child: &mut Child) -> io::Result<(Instant, u64)> {
+    std::fs::write(cgroup.join("cgroup.procs"), child.id().to_string())?;
+    let cpu = probe::cpu_ns(child.id()).unwrap_or(0);
+    let mut gate = child.stdin.take().expect("the child's stdin is piped");
+    let started = Instant::now();
+    gate.write_all(b"\n")?;
+    Ok((started, cpu))
 }
 
 fn signal(pid: u32, name: &str) -> io::Result<()> {
@@ -233,10 +283,13 @@ fn serve(
     api: &FakeApi,
     pid: u32,
     exited: &AtomicBool,
-    spawned_at: Instant,
+    (spawned_at, cpu_at_start): (Instant, u64),
     deadline: Instant,
 ) -> io::Result<Outcome> {
     let total = plan.warmup + plan.measured;
+    // No event before the first `next`: the child waits in it then, so its CPU is the init's.
+    wait_for_cycles(api, 0, exited, deadline)?;
+    let init_cpu_ns = probe::cpu_ns(pid).map(|ns| ns.saturating_sub(cpu_at_start));
     for n in 0..plan.warmup {
         api.push_event(event.invocation(n));
     }
@@ -286,6 +339,7 @@ fn serve(
         },
         round_trips,
         cpu_ns: cpu_before.zip(cpu_after).map(|(a, b)| b.saturating_sub(a)),
+        init_cpu_ns,
         peak_rss_kib: probe::peak_rss_kib(pid),
         threads: probe::threads(pid),
         connections: api.connections(),

@@ -94,6 +94,7 @@ pub fn measure_timings(
                     ending: Ending::Fail,
                     timeout: Duration::from_secs(120),
                     stderr: scratch.join(format!("{}.stderr", function.name)),
+                    cgroup: None,
                 };
                 let outcome = session::run(&plan, event)
                     .map_err(|e| format!("{} at {label}: {e}", function.name))?;
