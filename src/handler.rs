@@ -205,22 +205,35 @@ where
     }
 }
 
-/// A typed JSON handler made by [`json`].
-pub struct Json<F, T> {
-    handler: F,
-    event: PhantomData<fn(T)>,
+/// A handler function with the type its adapter reads (the event as `T`, an HTTP response
+/// body as `B`), which the function's signature alone leaves open to the trait impls. `Clone`
+/// whenever the function is, whatever that type is (a derive would ask `T: Clone`).
+pub(crate) struct Typed<F, T> {
+    pub(crate) handler: F,
+    reads: PhantomData<fn(T)>,
 }
 
-impl<F: Clone, T> Clone for Json<F, T> {
-    fn clone(&self) -> Self {
-        json_of(self.handler.clone())
+impl<F, T> Typed<F, T> {
+    pub(crate) fn new(handler: F) -> Typed<F, T> {
+        Typed {
+            handler,
+            reads: PhantomData,
+        }
     }
 }
 
-fn json_of<F, T>(handler: F) -> Json<F, T> {
-    Json {
-        handler,
-        event: PhantomData,
+impl<F: Clone, T> Clone for Typed<F, T> {
+    fn clone(&self) -> Self {
+        Typed::new(self.handler.clone())
+    }
+}
+
+/// A typed JSON handler made by [`json`].
+pub struct Json<F, T>(Typed<F, T>);
+
+impl<F: Clone, T> Clone for Json<F, T> {
+    fn clone(&self) -> Self {
+        Json(self.0.clone())
     }
 }
 
@@ -248,7 +261,7 @@ where
     U: Serialize,
     F: FnMut(T, Context) -> Result<U>,
 {
-    json_of(handler)
+    Json(Typed::new(handler))
 }
 
 impl<F, T> Json<F, T> {
@@ -260,7 +273,7 @@ impl<F, T> Json<F, T> {
         U: Serialize,
         F: FnMut(T, Context) -> Result<U>,
     {
-        serialize_reply(&(self.handler)(parse_event(event)?, context)?)
+        serialize_reply(&(self.0.handler)(parse_event(event)?, context)?)
     }
 }
 
@@ -331,17 +344,11 @@ where
 }
 
 /// A streaming handler of typed JSON events, made by [`streaming_json`].
-pub struct StreamingJson<F, T> {
-    handler: F,
-    event: PhantomData<fn(T)>,
-}
+pub struct StreamingJson<F, T>(Typed<F, T>);
 
 impl<F: Clone, T> Clone for StreamingJson<F, T> {
     fn clone(&self) -> Self {
-        StreamingJson {
-            handler: self.handler.clone(),
-            event: PhantomData,
-        }
+        StreamingJson(self.0.clone())
     }
 }
 
@@ -366,10 +373,7 @@ where
     T: DeserializeOwned,
     F: FnMut(T, Context, &mut ResponseStream) -> Result<()>,
 {
-    StreamingJson {
-        handler,
-        event: PhantomData,
-    }
+    StreamingJson(Typed::new(handler))
 }
 
 impl<F, T> Handler for StreamingJson<F, T>
@@ -380,7 +384,7 @@ where
     type Answer = Streamed;
 
     fn call(&mut self, event: &[u8], context: Context, out: &mut ResponseStream) -> Result<()> {
-        (self.handler)(parse_event(event)?, context, out)
+        (self.0.handler)(parse_event(event)?, context, out)
     }
 }
 

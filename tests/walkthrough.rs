@@ -154,11 +154,11 @@ fn first_difference(found: &str, wanted: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Excerpts
 
-/// Finds `selector` (`"src/api.rs fn retry"`) in the source and returns it with its docs.
+/// Finds `selector` (`"src/retry.rs fn retry"`) in the source and returns it with its docs.
 fn excerpt(key: &str) -> Result<String, String> {
     let (file, selector) = key
         .split_once(' ')
-        .ok_or("the marker needs `FILE ITEM`, e.g. `src/api.rs fn retry`")?;
+        .ok_or("the marker needs `FILE ITEM`, e.g. `src/retry.rs fn retry`")?;
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(file);
     let source =
         std::fs::read_to_string(&path).map_err(|error| format!("cannot read {file}: {error}"))?;

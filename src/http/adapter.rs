@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::io::Write;
-use std::marker::PhantomData;
 
 use http::{Request, Response};
 
@@ -13,21 +12,15 @@ use super::request::parse;
 use super::response::prelude;
 use crate::context::Context;
 use crate::error::Result;
-use crate::handler::{Buffered, Handler, Streamed};
+use crate::handler::{Buffered, Handler, Streamed, Typed};
 use crate::stream::ResponseStream;
 
 /// An HTTP handler made into one the loop serves, by [`handler`].
-pub struct HttpHandler<F, B> {
-    handler: F,
-    body: PhantomData<fn() -> B>,
-}
+pub struct HttpHandler<F, B>(Typed<F, B>);
 
 impl<F: Clone, B> Clone for HttpHandler<F, B> {
     fn clone(&self) -> Self {
-        HttpHandler {
-            handler: self.handler.clone(),
-            body: PhantomData,
-        }
+        HttpHandler(self.0.clone())
     }
 }
 
@@ -53,10 +46,7 @@ where
     F: FnMut(Request<Body>, Context) -> Result<Response<B>>,
     B: Into<Body>,
 {
-    HttpHandler {
-        handler,
-        body: PhantomData,
-    }
+    HttpHandler(Typed::new(handler))
 }
 
 impl<F, B> Handler for HttpHandler<F, B>
@@ -68,7 +58,7 @@ where
 
     fn call(&mut self, event: &[u8], context: Context, (): ()) -> Result<Vec<u8>> {
         let (request, shape) = parse(event)?;
-        shape.encode((self.handler)(request, context)?)
+        shape.encode((self.0.handler)(request, context)?)
     }
 }
 
