@@ -296,7 +296,7 @@ where
         let event = parse_event(buffer)?;
         let mut answer = std::mem::take(buffer);
         answer.clear();
-        serialize_reply_into(&(self.handler)(event, context)?, answer)
+        serialize_reply_into(&(self.0.handler)(event, context)?, answer)
     }
 }
 

@@ -17,6 +17,7 @@ use super::random;
 use super::sigv4::{self, Credentials};
 use super::wire::{ApiErrorBody, CheckpointAnswer, CheckpointRequest, OperationUpdate, StatePage};
 use crate::error::Error;
+use crate::protocol::{content_type, env};
 
 /// The API version in every path.
 const VERSION: &str = "2025-12-01";
@@ -64,7 +65,7 @@ impl Settings {
     /// - each call sent up to 6 times, the pauses growing from 100 ms up to 5 s.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Settings {
         let non_empty = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let region = non_empty("AWS_REGION")
+        let region = non_empty(env::REGION)
             .or_else(|| non_empty("AWS_DEFAULT_REGION"))
             .unwrap_or_default();
         let endpoint = non_empty("AWS_ENDPOINT_URL_LAMBDA")
@@ -267,7 +268,7 @@ impl Client {
         }
         let payload = call.body.unwrap_or(b"");
         let content_type: &[(&str, &str)] = match call.body {
-            Some(_) => &[("content-type", "application/json")],
+            Some(_) => &[("content-type", content_type::JSON)],
             None => &[],
         };
         // The one place requests are signed: every call, when there are credentials.
