@@ -60,9 +60,10 @@ fn the_local_invoke_transcript_of_docs_local_md_is_what_the_examples_print() {
             continue;
         }
         // The documented paths, in this run's target dir and a scratch dir of its own.
+        // /tmp/ first: the target dir itself may be under /tmp (a clone there).
         let runnable = command
-            .replace("target/debug/", &format!("{}/debug/", target.display()))
-            .replace("/tmp/", &format!("{}/", scratch.display()));
+            .replace("/tmp/", &format!("{}/", scratch.display()))
+            .replace("target/debug/", &format!("{}/debug/", target.display()));
         let output = Command::new("bash")
             .args(["-c", &format!("exec 2>&1; {runnable}")])
             .env_remove("AWS_LAMBDA_RUNTIME_API")
