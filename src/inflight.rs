@@ -55,9 +55,18 @@ pub(crate) trait AnswerWithError: Send + Sync {
 /// One loop thread's place in the registry.
 struct Slot {
     answerer: Arc<dyn AnswerWithError>,
-    state: Mutex<SlotState>,
-    /// Signalled when the slot leaves `Answering`.
+    state: Mutex<Guarded>,
+    /// Signalled when the slot leaves `Answering`, if the panic hook waits for that.
     left_answering: Condvar,
+}
+
+/// What the slot's lock guards.
+struct Guarded {
+    state: SlotState,
+    /// Set by the panic hook before it waits on `left_answering`. Read and written under the
+    /// lock, so the loop signals only when someone waits: a notify is a `futex` system call
+    /// even with no waiter, and the loop leaves `Answering` once per invocation.
+    hook_waits: bool,
 }
 
 enum SlotState {
@@ -106,7 +115,10 @@ impl Drop for Registered {
 pub(crate) fn register(answerer: Arc<dyn AnswerWithError>) -> Registered {
     let slot = Arc::new(Slot {
         answerer,
-        state: Mutex::new(SlotState::Idle),
+        state: Mutex::new(Guarded {
+            state: SlotState::Idle,
+            hook_waits: false,
+        }),
         left_answering: Condvar::new(),
     });
     let mut slots = lock(&SLOTS);
@@ -129,16 +141,16 @@ fn with_this_slot<R>(f: impl FnOnce(&Slot) -> R) -> Option<R> {
 /// not run, and the caller goes on to the next event.
 pub(crate) fn begin(answer_to: &AnswerAddress) -> bool {
     with_this_slot(|slot| {
-        let mut state = lock(&slot.state);
+        let mut guarded = lock(&slot.state);
         let Some(cause) = CLOSING.get() else {
-            *state = SlotState::Running {
+            guarded.state = SlotState::Running {
                 answer_to: answer_to.clone(),
                 stream: None,
             };
             return true;
         };
-        *state = SlotState::Answering; // the hook waits for this post
-        drop(state);
+        guarded.state = SlotState::Answering; // the hook waits for this post
+        drop(guarded);
         slot.answerer.answer_with_error(answer_to, cause, PATIENCE);
         leave_answering(slot);
         // The process aborts when the hook returns; waiting for that keeps this thread from
@@ -157,7 +169,7 @@ pub(crate) fn stream_attached(stream: Weak<dyn AnswerWithError>) {
         if let SlotState::Running {
             stream: slot_stream,
             ..
-        } = &mut *lock(&slot.state)
+        } = &mut lock(&slot.state).state
         {
             *slot_stream = Some(stream);
         }
@@ -168,10 +180,10 @@ pub(crate) fn stream_attached(stream: Weak<dyn AnswerWithError>) {
 /// the panic hook of another thread answered it already).
 pub(crate) fn answer_now() -> bool {
     with_this_slot(|slot| {
-        let mut state = lock(&slot.state);
-        let running = matches!(*state, SlotState::Running { .. });
+        let mut guarded = lock(&slot.state);
+        let running = matches!(guarded.state, SlotState::Running { .. });
         if running {
-            *state = SlotState::Answering;
+            guarded.state = SlotState::Answering;
         }
         running
     })
@@ -184,13 +196,16 @@ pub(crate) fn answered() {
 }
 
 fn leave_answering(slot: &Slot) {
-    *lock(&slot.state) = SlotState::Idle;
-    slot.left_answering.notify_all();
+    let mut guarded = lock(&slot.state);
+    guarded.state = SlotState::Idle;
+    if guarded.hook_waits {
+        slot.left_answering.notify_all();
+    }
 }
 
 /// Calls `f` with the request id of the invocation running on this thread (for log lines).
 pub(crate) fn with_request_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
-    let id = with_this_slot(|slot| match &*slot.state.try_lock().ok()? {
+    let id = with_this_slot(|slot| match &slot.state.try_lock().ok()?.state {
         SlotState::Running { answer_to, .. } => Some(answer_to.request_id().to_owned()),
         _ => None,
     });
@@ -227,25 +242,22 @@ pub(crate) fn answer_all_in_flight(own: &Error, others: &Error) {
 /// Answers the slot's running invocation with `error`: through its stream when the stream has
 /// sent bytes, otherwise through the slot's answerer. A slot that is posting its own answer is
 /// waited for (at most `patience`), and then has nothing left for the hook to do.
-fn answer_slot(
-    slot: &Slot,
-    mut state: MutexGuard<'_, SlotState>,
-    error: &Error,
-    patience: Duration,
-) {
+fn answer_slot(slot: &Slot, mut state: MutexGuard<'_, Guarded>, error: &Error, patience: Duration) {
     let deadline = Instant::now() + patience;
-    while matches!(*state, SlotState::Answering) {
+    while matches!(state.state, SlotState::Answering) {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return;
         }
+        state.hook_waits = true;
         state = slot
             .left_answering
             .wait_timeout(state, left)
             .unwrap_or_else(PoisonError::into_inner)
             .0;
     }
-    let SlotState::Running { answer_to, stream } = std::mem::replace(&mut *state, SlotState::Idle)
+    let SlotState::Running { answer_to, stream } =
+        std::mem::replace(&mut state.state, SlotState::Idle)
     else {
         return; // idle: nothing in flight
     };
