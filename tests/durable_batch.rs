@@ -7,13 +7,15 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Barrier, Mutex};
 use std::time::Duration;
 
-use lambda_loop::durable::testing::{Call, FakeDurableService, Runner, Status};
+use lambda_loop::durable::testing::{Call, FakeDurableService, RecordedCall, Runner, Status};
 use lambda_loop::durable::{
     self, BatchItem, BatchOptions, Branch, Completion, CompletionReason, Error, OperationType,
 };
+use serde_json::Value;
 
 #[test]
 fn map_runs_every_item_on_threads_and_keeps_their_order() {
@@ -252,4 +254,238 @@ fn a_large_batch_result_replays_its_items() {
             .unwrap()
             .replay_children
     );
+}
+
+/// Runs `test` on a thread of its own and fails loudly when it takes longer than `bound`:
+/// what a call waiting out an hour-long window would do.
+fn within(bound: Duration, test: impl FnOnce() + Send + 'static) {
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        test();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(bound) {
+        Ok(()) => {}
+        Err(RecvTimeoutError::Timeout) => panic!("the test took longer than {bound:?}"),
+        Err(RecvTimeoutError::Disconnected) => panic!("the test failed (see its panic above)"),
+    }
+}
+
+/// A window no test outlasts: calls then wait for the other threads until events end it.
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The updates of each checkpoint call answered 200, in order.
+fn calls_updates(service: &FakeDurableService) -> Vec<Vec<Value>> {
+    service
+        .calls()
+        .iter()
+        .filter(|call| call.call == Call::Checkpoint && call.status == Some(200))
+        .map(|call| match call.body_json()["Updates"].take() {
+            Value::Array(updates) => updates,
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// Each call's updates as "TYPE ACTION", sorted (the threads' order within a call varies).
+fn shapes(calls: &[Vec<Value>]) -> Vec<Vec<String>> {
+    calls
+        .iter()
+        .map(|updates| {
+            let mut shape: Vec<String> = updates
+                .iter()
+                .map(|update| format!("{} {}", update["Type"], update["Action"]).replace('"', ""))
+                .collect();
+            shape.sort();
+            shape
+        })
+        .collect()
+}
+
+/// Every update arrived once, after its operation's START and its parent context's START,
+/// and before its parent context's SUCCEED.
+fn assert_each_update_once_in_order(calls: &[Vec<Value>]) {
+    let updates: Vec<&Value> = calls.iter().flatten().collect();
+    let position = |id: &Value, action: &str| {
+        updates
+            .iter()
+            .position(|update| update["Id"] == *id && update["Action"] == action)
+    };
+    let mut seen = HashSet::new();
+    for (index, update) in updates.iter().enumerate() {
+        let key = (update["Id"].to_string(), update["Action"].to_string());
+        assert!(seen.insert(key), "sent twice: {update}");
+        if update["Action"] != "START" {
+            if let Some(start) = position(&update["Id"], "START") {
+                assert!(start < index, "{update} before its START");
+            }
+        }
+        if !update["ParentId"].is_null() {
+            let parent_start = position(&update["ParentId"], "START").expect("a parent START");
+            assert!(parent_start < index, "{update} before its parent's START");
+            if let Some(parent_end) = position(&update["ParentId"], "SUCCEED") {
+                assert!(index < parent_end, "{update} after its parent's SUCCEED");
+            }
+        }
+    }
+}
+
+/// The threads of a map meet in group commits: a call due while items run waits until every
+/// item waits for a checkpoint (an hour-long window here, so that events alone end it), so
+/// each round of the items' updates is one call: the STARTs and steps, then the items'
+/// SUCCEEDs; items of a second round (three threads, six items) likewise.
+#[test]
+fn a_map_s_items_meet_in_one_call_per_round() {
+    within(Duration::from_secs(60), || {
+        let service = FakeDurableService::start();
+        let settings = service.settings().with_group_commit_window(HOUR);
+        let mut runner = Runner::new(
+            &service,
+            durable::handler(|items: Vec<u64>, ctx| {
+                let first: u64 = ctx.step("first", |_| Ok(1))?;
+                let tens = ctx.map(
+                    "tens",
+                    &items,
+                    BatchOptions::new().max_concurrency(3),
+                    |item, n, _| item.step("times ten", |_| Ok(n * 10)),
+                )?;
+                let sum: u64 = tens.into_values()?.iter().sum();
+                ctx.step("last", |_| Ok(first + sum))
+            })
+            .with_settings(settings),
+        );
+        let outcome = runner.run(&vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(outcome.status, Status::Succeeded, "{outcome:#?}");
+        assert_eq!(outcome.result::<u64>(), 211);
+        let calls = calls_updates(&service);
+        assert_each_update_once_in_order(&calls);
+        let round = |updates: &[&str]| -> Vec<String> {
+            let mut shape: Vec<String> = updates.iter().map(|text| text.to_string()).collect();
+            shape.sort();
+            shape
+        };
+        let step = ["STEP START", "STEP SUCCEED"];
+        let item_start = ["CONTEXT START", "STEP START", "STEP SUCCEED"];
+        let items_start = [&item_start[..]; 3].concat();
+        let items_end = ["CONTEXT SUCCEED"; 3];
+        assert_eq!(
+            shapes(&calls),
+            [
+                round(&step),
+                round(&[&["CONTEXT START"][..], &items_start].concat()),
+                round(&items_end),
+                round(&items_start),
+                round(&items_end),
+                round(&["CONTEXT SUCCEED"]),
+                round(&step),
+            ],
+            "{calls:#?}"
+        );
+    });
+}
+
+/// The window is bounded: a call waits for a busy sibling at most the window (1 ms by
+/// default), not until the sibling checkpoints. Here the sibling's step cannot end before
+/// the service received the other branch's step; were the wait unbounded, neither would.
+#[test]
+fn a_call_does_not_wait_for_a_busy_sibling_beyond_the_window() {
+    within(Duration::from_secs(60), || {
+        let service = FakeDurableService::start();
+        let quick_arrived = |calls: &[RecordedCall]| {
+            calls.iter().any(|call| {
+                call.body_json()["Updates"]
+                    .as_array()
+                    .is_some_and(|updates| {
+                        updates.iter().any(|update| {
+                            update["Name"] == "quick" && update["Action"] == "SUCCEED"
+                        })
+                    })
+            })
+        };
+        let mut runner = Runner::new(
+            &service,
+            durable::handler(|_: (), ctx| {
+                let branches: Vec<Branch<'_, u32>> = vec![
+                    Box::new(|ctx| ctx.step("quick", |_| Ok(1))),
+                    Box::new(|ctx| {
+                        ctx.step("busy", |_| {
+                            service.wait_for_calls(Duration::from_secs(30), quick_arrived);
+                            Ok(2)
+                        })
+                    }),
+                ];
+                ctx.parallel("both", BatchOptions::new(), branches)?
+                    .into_values()
+            }),
+        );
+        let outcome = runner.run(&());
+        assert_eq!(outcome.status, Status::Succeeded, "{outcome:#?}");
+        assert_eq!(outcome.result::<Vec<u32>>(), [1, 2]);
+        assert_each_update_once_in_order(&calls_updates(&service));
+    });
+}
+
+/// Calls wait only for threads that can still join them: with one thread running (steps in
+/// sequence, a map of one thread) none waits, and nested batches count their threads right
+/// (the caller of a batch does not count while its threads run); with an hour-long window,
+/// either mistake would outlast the bound.
+#[test]
+fn calls_wait_only_for_threads_that_can_join_them() {
+    within(Duration::from_secs(60), || {
+        let service = FakeDurableService::start();
+        let settings = service.settings().with_group_commit_window(HOUR);
+        let mut runner = Runner::new(
+            &service,
+            durable::handler(|_: (), ctx| {
+                let mut total: u64 = 0;
+                for n in 0..3 {
+                    total += ctx.step("in sequence", |_| Ok(n))?;
+                }
+                let one_thread = BatchOptions::new().max_concurrency(1);
+                let ones = ctx.map("one thread", &[1u64, 2], one_thread, |item, n, _| {
+                    item.step("one", |_| Ok(*n))
+                })?;
+                total += ones.into_values()?.iter().sum::<u64>();
+                let nested =
+                    ctx.map("outer", &[10u64, 20], BatchOptions::new(), |outer, n, _| {
+                        let inner =
+                            outer.map("inner", &[1u64, 2], BatchOptions::new(), |item, m, _| {
+                                item.step("product", |_| Ok(n * m))
+                            })?;
+                        Ok(inner.into_values()?.iter().sum::<u64>())
+                    })?;
+                total += nested.into_values()?.iter().sum::<u64>();
+                // The thread that calls a map runs items too: here its items end first, then
+                // last, while the other thread still checkpoints (a map's work may differ by
+                // thread only because this execution never replays).
+                let caller = std::thread::current().id();
+                for caller_steps in [1, 3] {
+                    let steps = |item: &mut durable::DurableContext| {
+                        let on_caller = std::thread::current().id() == caller;
+                        let count = if on_caller {
+                            caller_steps
+                        } else {
+                            4 - caller_steps
+                        };
+                        for _ in 0..count {
+                            item.step("uneven", |_| Ok(()))?;
+                        }
+                        Ok(count)
+                    };
+                    let uneven =
+                        ctx.map("uneven", &[(); 2], BatchOptions::new(), |item, _, _| {
+                            steps(item)
+                        })?;
+                    total += uneven.into_values()?.iter().sum::<u64>();
+                }
+                total += ctx.step("after", |_| Ok(1000))?;
+                Ok(total)
+            })
+            .with_settings(settings),
+        );
+        let outcome = runner.run(&());
+        assert_eq!(outcome.status, Status::Succeeded, "{outcome:#?}");
+        assert_eq!(outcome.result::<u64>(), 3 + 3 + 90 + 4 + 4 + 1000);
+        assert_each_update_once_in_order(&calls_updates(&service));
+    });
 }

@@ -233,12 +233,21 @@ impl DurableContext {
                 *outcomes[index].lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
             };
             let threads = options.max_concurrency.unwrap_or(count).min(count).max(1);
-            std::thread::scope(|scope| {
-                for _ in 1..threads {
-                    scope.spawn(worker);
+            // Counted for checkpoints' group commits (session.rs): the threads from before
+            // they start; the calling thread, once its own items are done, not while it waits
+            // for the others (the scope's value is dropped after it joined them).
+            let execution = batch_ref.execution();
+            let paused = std::thread::scope(|scope| {
+                for running in execution.spawning(threads - 1) {
+                    scope.spawn(move || {
+                        let _running = running;
+                        worker()
+                    });
                 }
                 worker();
+                execution.pause()
             });
+            drop(paused);
             if let Some(error) = fatal.into_inner().unwrap_or_else(|p| p.into_inner()) {
                 return Err(error);
             }

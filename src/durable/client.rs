@@ -48,6 +48,7 @@ pub struct Settings {
     first_delay: Duration,
     max_delay: Duration,
     timeout: Duration,
+    group_commit_window: Duration,
 }
 
 impl Settings {
@@ -79,6 +80,7 @@ impl Settings {
             first_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
+            group_commit_window: Duration::from_millis(1),
         }
     }
 
@@ -102,6 +104,15 @@ impl Settings {
         self
     }
 
+    /// How long a checkpoint call waits at most for the other threads of a running `map` or
+    /// `parallel` to add their updates to it, from when it is due or since the last of them
+    /// did (1 ms unless set, as AWS's Python SDK waits). It waits only while some of them are
+    /// running; a call with no other thread running, as in sequential code, never waits.
+    pub fn with_group_commit_window(mut self, window: Duration) -> Settings {
+        self.group_commit_window = window;
+        self
+    }
+
     /// The endpoint calls go to.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
@@ -118,6 +129,7 @@ impl std::fmt::Debug for Settings {
             .field("attempts", &self.attempts)
             .field("first_delay", &self.first_delay)
             .field("timeout", &self.timeout)
+            .field("group_commit_window", &self.group_commit_window)
             .finish()
     }
 }
@@ -159,6 +171,11 @@ impl Client {
             prefix: prefix.to_owned(),
             settings,
         }
+    }
+
+    /// How long a checkpoint call waits for the other threads of a batch.
+    pub(crate) fn group_commit_window(&self) -> Duration {
+        self.settings.group_commit_window
     }
 
     /// CheckpointDurableExecution: sends `updates` with `token`; the answer holds the token for
@@ -394,6 +411,7 @@ mod tests {
         assert_eq!(defaults.first_delay, Duration::from_millis(100));
         assert_eq!(defaults.max_delay, Duration::from_secs(5));
         assert_eq!(defaults.timeout, Duration::from_secs(30));
+        assert_eq!(defaults.group_commit_window, Duration::from_millis(1));
         assert!(defaults.credentials.is_none());
         let signed = settings(&[
             ("AWS_ACCESS_KEY_ID", "AKID"),

@@ -83,6 +83,11 @@ impl DurableContext {
         self.parent_id.as_deref()
     }
 
+    /// The invocation's execution, which every context of it shares.
+    pub(crate) fn execution(&self) -> &Execution {
+        &self.execution
+    }
+
     /// The identity of the next operation of this context.
     pub(crate) fn next_identity(
         &mut self,

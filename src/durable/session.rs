@@ -8,8 +8,20 @@
 //! the last answer; updates that arrive meanwhile, from other threads, wait and go together in
 //! the next call. So a step's START and SUCCEED travel in one call, and branches finishing at
 //! the same time share calls.
+//!
+//! The window, for the threads of a `map` or `parallel` (AWS's Python SDK's batcher likewise
+//! waits up to 1 ms for more updates once a caller waits): a call that is due waits before it
+//! takes the queue while fewer threads wait for a checkpoint than run handler code (threads
+//! are counted from before they are spawned, so one not started yet is waited for), at most
+//! [`Settings::with_group_commit_window`] (1 ms) since the call was due or another thread
+//! last began to wait. A waiting thread adds nothing before an answer, so once every running
+//! thread waits the call goes at once, and with one thread running (sequential code) it never
+//! waits.
+//!
+//! [`Settings::with_group_commit_window`]: super::Settings::with_group_commit_window
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
 use super::client::Client;
 use super::replay::Journal;
@@ -26,6 +38,8 @@ pub(crate) struct Execution {
     client: Arc<Client>,
     state: Mutex<State>,
     answered: Condvar,
+    /// Wakes a call waiting in its window: a thread began waiting for a checkpoint, or ended.
+    joined: Condvar,
 }
 
 struct State {
@@ -36,6 +50,12 @@ struct State {
     /// Every update numbered up to this one is confirmed by an answer.
     confirmed_through: u64,
     in_flight: bool,
+    /// Threads running handler code: the invocation's, then the threads of its batches.
+    running: usize,
+    /// The update each thread waiting for a checkpoint waits for (the last it needs).
+    waiting_for: Vec<u64>,
+    /// A call waits in its window: threads that begin to wait or end wake it.
+    gathering: bool,
     /// The error of a call that failed for good: the invocation cannot checkpoint any more.
     broken: Option<(String, String)>,
 }
@@ -66,9 +86,13 @@ impl Execution {
                 next_seq: 1,
                 confirmed_through: 0,
                 in_flight: false,
+                running: 1,
+                waiting_for: Vec::new(),
+                gathering: false,
                 broken: None,
             }),
             answered: Condvar::new(),
+            joined: Condvar::new(),
         })
     }
 
@@ -127,12 +151,14 @@ impl Execution {
     /// other thread is making one.
     fn confirm_through(&self, seq: u64) -> Result<(), Error> {
         let mut state = self.lock();
-        loop {
+        state.waiting_for.push(seq);
+        self.wake_gathering(&state);
+        let outcome = loop {
             if let Some((error_type, message)) = &state.broken {
-                return Err(Error::new(error_type.clone(), message.clone()));
+                break Err(Error::new(error_type.clone(), message.clone()));
             }
             if state.confirmed_through >= seq {
-                return Ok(());
+                break Ok(());
             }
             if state.in_flight {
                 state = self
@@ -142,9 +168,10 @@ impl Execution {
                 continue;
             }
             if state.queue.is_empty() {
-                return Ok(());
+                break Ok(());
             }
             state.in_flight = true;
+            state = self.gather(state);
             let batch = take_batch(&mut state.queue);
             let last_in_batch = batch
                 .last()
@@ -168,7 +195,67 @@ impl Execution {
                 }
             }
             self.answered.notify_all();
+        };
+        if let Some(index) = state.waiting_for.iter().position(|&each| each == seq) {
+            state.waiting_for.swap_remove(index);
         }
+        outcome
+    }
+
+    /// The window of a call that is due (the module docs give the rule): returns once every
+    /// thread running handler code waits for a checkpoint, the queue fills a call, or the
+    /// window passed since the call was due or another thread last began to wait. No thread
+    /// begins to wait twice before an answer, so the window restarts at most once per thread.
+    fn gather<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let window = self.client.group_commit_window();
+        let mut joined = state.waiting_unconfirmed();
+        if joined >= state.running {
+            return state;
+        }
+        state.gathering = true;
+        let mut since = Instant::now();
+        while joined < state.running && state.queue.len() < MAX_BATCH_UPDATES {
+            let left = window.saturating_sub(since.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            state = self
+                .joined
+                .wait_timeout(state, left)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+            let now_joined = state.waiting_unconfirmed();
+            if now_joined > joined {
+                joined = now_joined;
+                since = Instant::now();
+            }
+        }
+        state.gathering = false;
+        state
+    }
+
+    /// Wakes the call waiting in its window, if one is.
+    fn wake_gathering(&self, state: &State) {
+        if state.gathering {
+            self.joined.notify_one();
+        }
+    }
+
+    /// Counts `threads` more threads as running handler code from now on, before they are
+    /// spawned (a call due before one of them started then waits for it), each until its
+    /// [`Running`] is dropped.
+    pub(crate) fn spawning(&self, threads: usize) -> Vec<Running<'_>> {
+        self.lock().running += threads;
+        (0..threads).map(|_| Running { execution: self }).collect()
+    }
+
+    /// Stops counting the calling thread as running handler code until the [`Paused`] is
+    /// dropped: a batch's caller while it waits for the batch's threads to end.
+    pub(crate) fn pause(&self) -> Paused<'_> {
+        let mut state = self.lock();
+        state.running = state.running.saturating_sub(1);
+        self.wake_gathering(&state);
+        Paused { execution: self }
     }
 
     /// One checkpoint call, and the pages of the new state after the first: the next token and
@@ -199,6 +286,43 @@ impl Execution {
             }
         }
         Ok((next_token, pages))
+    }
+}
+
+impl State {
+    /// Threads waiting for an update that no answer confirmed yet: they add nothing more
+    /// before the next answer.
+    fn waiting_unconfirmed(&self) -> usize {
+        let confirmed = self.confirmed_through;
+        self.waiting_for
+            .iter()
+            .filter(|&&seq| seq > confirmed)
+            .count()
+    }
+}
+
+/// One thread counted as running handler code (see [`Execution::spawning`]).
+pub(crate) struct Running<'a> {
+    execution: &'a Execution,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let mut state = self.execution.lock();
+        state.running = state.running.saturating_sub(1);
+        self.execution.wake_gathering(&state);
+    }
+}
+
+/// The calling thread, not counted as running handler code until this is dropped (see
+/// [`Execution::pause`]).
+pub(crate) struct Paused<'a> {
+    execution: &'a Execution,
+}
+
+impl Drop for Paused<'_> {
+    fn drop(&mut self) {
+        self.execution.lock().running += 1;
     }
 }
 
