@@ -26,6 +26,21 @@
 //! The roots are Amazon Trust Services' (the CAs AWS's endpoints chain to) and no others: 4 KB
 //! where webpki-roots costs 61 KB (57 KB on arm64). The agent talks only to AWS; a local
 //! endpoint (AWS's emulator) is plain HTTP.
+//!
+//! ring's provider is not taken whole: `tls.rs` keeps the suites, groups and signature
+//! algorithms AWS's endpoints negotiate (TLS 1.3 and 1.2, AES-GCM, ECDHE over P-256, RSA and
+//! ECDSA chains) and loads no client keys. The bench's durable function (`ll-durable` of
+//! `bench/durable-cost.sh`, stripped, December 2026) with ring's whole provider, then with
+//! `tls.rs`'s:
+//!
+//! | provider                                             | x86_64 glibc | x86_64 musl |
+//! |------------------------------------------------------|--------------|-------------|
+//! | ring's default (3 groups, ChaCha20 too, key loader)  |    1,776,680 |   1,901,512 |
+//! | no key loader, AES-GCM only, X25519 and P-256        |    1,658,816 |   1,786,824 |
+//! | **the same, P-256 only (`tls.rs`)**                  |    1,618,992 |   1,741,768 |
+//!
+//! P-256 alone is 40 KB less than with X25519 (its code and its 24 KB table), where X25519
+//! alone would be 4 KB less (ring's P-256 code stays for ECDSA certificates either way).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,7 +72,7 @@ fn agent_trusting(roots: &[&'static [u8]], timeout: Duration) -> ureq::Agent {
         .provider(TlsProvider::Rustls)
         .root_certs(RootCerts::new_with_certs(&roots))
         // Given here, not taken from a process-wide default another crate may have set.
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .unversioned_rustls_crypto_provider(Arc::new(super::tls::provider()))
         .build();
     ureq::Agent::config_builder()
         .tls_config(tls)

@@ -57,6 +57,7 @@ pub mod testing;
 // The signer's intermediate texts (canonical request, string to sign) are read by its tests only.
 #[allow(dead_code)]
 pub(crate) mod sigv4;
+mod tls;
 mod wire;
 
 pub use adapter::{handler, DurableHandler};
