@@ -58,6 +58,7 @@ pub mod testing;
 #[allow(dead_code)]
 pub(crate) mod sigv4;
 mod tls;
+mod tls_transport;
 mod wire;
 
 pub use adapter::{handler, DurableHandler};
