@@ -72,15 +72,18 @@ pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
 
 /// [`agent`], trusting `roots` (DER certificates) instead of Amazon's.
 fn agent_trusting(roots: &[&'static [u8]], timeout: Duration) -> ureq::Agent {
-    let mut store = rustls::RootCertStore::empty();
-    store.add_parsable_certificates(roots.iter().map(|der| CertificateDer::from(*der)));
-    // The provider is given here, not taken from a process-wide default another crate may
-    // have set.
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(super::tls::provider()))
-        .with_protocol_versions(rustls::ALL_VERSIONS)
-        .expect("the provider's suites cover TLS 1.3 and 1.2")
-        .with_root_certificates(store)
-        .with_no_client_auth();
+    let roots = roots.to_vec();
+    let tls = TlsConnector::new(move || {
+        let mut store = rustls::RootCertStore::empty();
+        store.add_parsable_certificates(roots.iter().map(|der| CertificateDer::from(*der)));
+        // The provider is given here, not taken from a process-wide default another crate
+        // may have set.
+        rustls::ClientConfig::builder_with_provider(Arc::new(super::tls::provider()))
+            .with_protocol_versions(rustls::ALL_VERSIONS)
+            .expect("the provider's suites cover TLS 1.3 and 1.2")
+            .with_root_certificates(store)
+            .with_no_client_auth()
+    });
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
@@ -96,9 +99,7 @@ fn agent_trusting(roots: &[&'static [u8]], timeout: Duration) -> ureq::Agent {
     let connector =
         ().chain(ConnectProxyConnector::default())
             .chain(TcpConnector::default())
-            .chain(TlsConnector {
-                config: Arc::new(tls),
-            });
+            .chain(tls);
     ureq::Agent::with_parts(config, connector, DefaultResolver::default())
 }
 

@@ -7,7 +7,7 @@
 //! configuration, the durable client's.
 
 use std::io::{Read, Write};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
@@ -16,10 +16,21 @@ use ureq::unversioned::transport::{
     TransportAdapter,
 };
 
-/// Wraps the chained transport in TLS with `config` when the URL is `https`; hands it on
-/// as it is otherwise.
+/// Wraps the chained transport in TLS when the URL is `https`, with the configuration `make`
+/// gives at the first such connection (so a client of a plain-HTTP endpoint never parses the
+/// roots); hands it on as it is otherwise.
 pub(crate) struct TlsConnector {
-    pub config: Arc<ClientConfig>,
+    make: Box<dyn Fn() -> ClientConfig + Send + Sync>,
+    config: OnceLock<Arc<ClientConfig>>,
+}
+
+impl TlsConnector {
+    pub(crate) fn new(make: impl Fn() -> ClientConfig + Send + Sync + 'static) -> TlsConnector {
+        TlsConnector {
+            make: Box::new(make),
+            config: OnceLock::new(),
+        }
+    }
 }
 
 // By hand, short: a derived `Debug` would bring rustls' `Debug` of the whole configuration.
@@ -53,8 +64,9 @@ impl<In: Transport> Connector<In> for TlsConnector {
         let name = ServerName::try_from(host)
             .map_err(|_| ureq::Error::BadUri(format!("{host} is not a TLS server name")))?
             .to_owned();
+        let config = self.config.get_or_init(|| Arc::new((self.make)()));
         let mut connection =
-            ClientConnection::new(Arc::clone(&self.config), name).map_err(std::io::Error::other)?;
+            ClientConnection::new(Arc::clone(config), name).map_err(std::io::Error::other)?;
         let mut socket = TransportAdapter::new(transport.boxed(), details.current_time.clone());
         // The handshake gets what the connect phase has left, counted from here.
         socket.set_timeout(details.timeout);
