@@ -238,26 +238,37 @@ impl Client {
     }
 
     /// Sends `call` until it gets an answer that is not worth retrying, at most `attempts`
-    /// times.
+    /// times. Only parsing the answer as `T` is generic: sending is `send_once`'s, once in the
+    /// binary for every answer type.
     fn send<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
         let mut last_problem = String::new();
         for attempt in 1..=self.settings.attempts {
             if attempt > 1 {
                 std::thread::sleep(self.pause_before(attempt));
             }
-            match self.send_once(&call) {
+            let answer = self.send_once(&call).and_then(|body| {
+                serde_json::from_slice(&body).map_err(|error| {
+                    Failure::Retry(format!("the answer is not the expected JSON: {error}"))
+                })
+            });
+            match answer {
                 Ok(answer) => return Ok(answer),
                 Err(Failure::Final(error)) => return Err(error),
                 Err(Failure::Retry(problem)) => last_problem = problem,
             }
         }
-        Err(Error::new(
+        Err(self.gave_up(&call, &last_problem))
+    }
+
+    /// The error of a call that got no usable answer in all its attempts.
+    fn gave_up(&self, call: &Call, last_problem: &str) -> Error {
+        Error::new(
             UNAVAILABLE,
             format!(
                 "{} got no usable answer from {} in {} attempts; the last: {last_problem}",
                 call.name, self.settings.endpoint, self.settings.attempts
             ),
-        ))
+        )
     }
 
     /// Full jitter over a doubling pause: a random time up to
@@ -272,7 +283,8 @@ impl Client {
         ceiling.mul_f64(0.1 + 0.9 * random::fraction())
     }
 
-    fn send_once<T: DeserializeOwned>(&self, call: &Call) -> Result<T, Failure> {
+    /// Sends `call` once: the body of its 200 answer, or why there is none.
+    fn send_once(&self, call: &Call) -> Result<Vec<u8>, Failure> {
         let mut url = format!(
             "{}{}",
             self.settings.endpoint,
@@ -339,9 +351,7 @@ impl Client {
             .read_to_end(&mut body)
             .map_err(|error| Failure::Retry(format!("the answer was cut: {error}")))?;
         if status == 200 {
-            return serde_json::from_slice(&body).map_err(|error| {
-                Failure::Retry(format!("the answer is not the expected JSON: {error}"))
-            });
+            return Ok(body);
         }
         let detail: ApiErrorBody = serde_json::from_slice(&body).unwrap_or_default();
         let error_type = detail

@@ -132,10 +132,32 @@ impl DurableContext {
         T: Serialize + DeserializeOwned,
         F: FnOnce(StepContext) -> Result<T>,
     {
+        // Only running `work` and the JSON of `T` are generic: the rest is in the non-generic
+        // functions below, once in the binary instead of once per closure.
+        let (identity, attempt) = match self.start_step(name, &options)? {
+            StepStart::Replayed(result) => return decode(result.as_deref()),
+            StepStart::Run { identity, attempt } => (identity, attempt),
+        };
+        let outcome = work(StepContext {
+            attempt,
+            operation_id: identity.id.clone(),
+        });
+        match outcome.and_then(|value| round_trip(&value)) {
+            Ok((payload, value)) => {
+                self.step_succeeded(name, &identity, payload)?;
+                Ok(value)
+            }
+            Err(error) => Err(self.step_errored(&identity, &options, attempt, error)),
+        }
+    }
+
+    /// A step's identity and plan: its recorded result, or the attempt to run (with its START
+    /// checkpointed as the semantics say).
+    fn start_step(&mut self, name: &str, options: &StepOptions) -> Result<StepStart> {
         let identity = self.next_identity(OperationType::Step, "Step", Some(name.to_owned()));
         let record = self.record(&identity)?;
         let (attempt, start) = match step_plan(record.as_ref(), options.semantics) {
-            StepPlan::Done(result) => return decode(result.as_deref()),
+            StepPlan::Done(result) => return Ok(StepStart::Replayed(result)),
             StepPlan::Failed(error) => return Err(error),
             StepPlan::Suspend => return Err(Error::suspend()),
             StepPlan::Interrupted { attempt } => {
@@ -143,7 +165,7 @@ impl DurableContext {
                     "StepInterruptedError",
                     format!("step {name:?} was interrupted during attempt {attempt} (at most once per retry)"),
                 );
-                return Err(self.step_failed(&identity, &options, attempt, error));
+                return Err(self.step_failed(&identity, options, attempt, error));
             }
             StepPlan::Run { attempt, start } => (attempt, start),
         };
@@ -152,18 +174,12 @@ impl DurableContext {
             Start::Queued => self.execution.queue(update(&identity, Action::Start)),
             Start::Confirmed => self.checkpoint(update(&identity, Action::Start))?,
         }
-        let outcome = work(StepContext {
-            attempt,
-            operation_id: identity.id.clone(),
-        });
-        let value = match outcome.and_then(|value| round_trip(&value)) {
-            Ok(value) => value,
-            Err(error) if error.is_failure() => {
-                return Err(self.step_failed(&identity, &options, attempt, error))
-            }
-            Err(error) => return Err(error),
-        };
-        let (payload, value) = value;
+        Ok(StepStart::Run { identity, attempt })
+    }
+
+    /// Checkpoints a step's result (JSON text), or its failure when the text is more than a
+    /// checkpoint holds.
+    fn step_succeeded(&self, name: &str, identity: &Identity, payload: String) -> Result<()> {
         if payload.len() > replay::CHECKPOINT_RESULT_LIMIT {
             let error = Error::new(
                 "PayloadTooLarge",
@@ -173,15 +189,30 @@ impl DurableContext {
                     replay::CHECKPOINT_RESULT_LIMIT
                 ),
             );
-            let mut fail = update(&identity, Action::Fail);
+            let mut fail = update(identity, Action::Fail);
             fail.error = error.error_object();
             self.checkpoint(fail)?;
             return Err(error);
         }
-        let mut succeed = update(&identity, Action::Succeed);
+        let mut succeed = update(identity, Action::Succeed);
         succeed.payload = Some(payload);
-        self.checkpoint(succeed)?;
-        Ok(value)
+        self.checkpoint(succeed)
+    }
+
+    /// What a step's error becomes: a failure is the attempt's (see `step_failed`); anything
+    /// else (a suspension) goes up as it is.
+    fn step_errored(
+        &self,
+        identity: &Identity,
+        options: &StepOptions,
+        attempt: u32,
+        error: Error,
+    ) -> Error {
+        if error.is_failure() {
+            self.step_failed(identity, options, attempt, error)
+        } else {
+            error
+        }
     }
 
     /// Checkpoints a failed attempt: RETRY with the delay when the strategy retries it (and
@@ -522,6 +553,14 @@ fn awaited<T: DeserializeOwned>(record: Option<&super::wire::Operation>) -> Resu
     }
 }
 
+/// How a step begins: with its recorded result, or with an attempt to run.
+enum StepStart {
+    /// It finished in an earlier invocation: this result (JSON text), without running.
+    Replayed(Option<String>),
+    /// Run attempt `attempt` of the operation `identity`.
+    Run { identity: Identity, attempt: u32 },
+}
+
 /// An update of `identity`'s operation.
 pub(crate) fn update(identity: &Identity, action: Action) -> OperationUpdate {
     OperationUpdate {
@@ -548,26 +587,32 @@ fn whole_seconds(duration: Duration) -> u64 {
 
 /// The value as JSON text, or a `SerializationError` failure.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|error| {
-        Error::new(
-            "SerializationError",
-            format!("the value could not be serialized as JSON: {error}"),
-        )
-    })
+    serde_json::to_string(value).map_err(not_serializable)
+}
+
+/// `encode`'s failure, out of the generic function.
+fn not_serializable(error: serde_json::Error) -> Error {
+    Error::new(
+        "SerializationError",
+        format!("the value could not be serialized as JSON: {error}"),
+    )
 }
 
 /// A recorded result (JSON text; none means `null`) as `T`.
 pub(crate) fn decode<T: DeserializeOwned>(payload: Option<&str>) -> Result<T> {
     let payload = payload.filter(|text| !text.is_empty()).unwrap_or("null");
-    serde_json::from_str(payload).map_err(|error| {
-        Error::new(
-            "SerializationError",
-            format!(
-                "the recorded result is not valid JSON for {}: {error}",
-                std::any::type_name::<T>()
-            ),
-        )
-    })
+    // From bytes, not `from_str`: the wire types and the JSON handlers parse bytes, so every
+    // parse shares one reader's code instead of two.
+    serde_json::from_slice(payload.as_bytes())
+        .map_err(|error| not_valid_json_for(std::any::type_name::<T>(), error))
+}
+
+/// `decode`'s failure, out of the generic function.
+fn not_valid_json_for(type_name: &str, error: serde_json::Error) -> Error {
+    Error::new(
+        "SerializationError",
+        format!("the recorded result is not valid JSON for {type_name}: {error}"),
+    )
 }
 
 /// The value as JSON text and as read back from it, so that a first run returns exactly what

@@ -26,10 +26,31 @@
 //! The roots are Amazon Trust Services' (the CAs AWS's endpoints chain to) and no others: 4 KB
 //! where webpki-roots costs 61 KB (57 KB on arm64). The agent talks only to AWS; a local
 //! endpoint (AWS's emulator) is plain HTTP.
+//!
+//! Neither ring's whole provider nor ureq's rustls connector is used: `tls.rs` keeps the
+//! suites, groups and signature algorithms AWS's endpoints negotiate (TLS 1.3 and 1.2,
+//! AES-GCM, ECDHE over P-256, RSA and ECDSA chains) and loads no client keys;
+//! `tls_transport.rs` runs that one configuration under ureq (ureq's connector builds one from
+//! any of its TLS options and turns on rustls' logging). The bench's durable function
+//! (`ll-durable` of `bench/durable-cost.sh`, stripped, December 2026), step by step:
+//!
+//! | TLS under the durable client                          | x86_64 glibc | x86_64 musl |
+//! |-------------------------------------------------------|--------------|-------------|
+//! | ring's whole provider, ureq's connector               |    1,776,680 |   1,901,512 |
+//! | no key loader, AES-GCM only, X25519 and P-256         |    1,658,816 |   1,786,824 |
+//! | the same, P-256 only (`tls.rs`)                       |    1,618,992 |   1,741,768 |
+//! | **the same, `tls_transport.rs`'s connector**          |    1,570,256 |   1,696,712 |
+//!
+//! The last row also has 27 KB (glibc) of cuts in the durable code itself; the connector alone
+//! is 22 KB. P-256 alone is 40 KB less than with X25519 (its code and its 24 KB table), where
+//! X25519 alone would be 4 KB less (ring's P-256 code stays for ECDSA certificates either way).
 
+use super::tls_transport::TlsConnector;
+use rustls::pki_types::CertificateDer;
 use std::sync::Arc;
 use std::time::Duration;
-use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 
 /// Amazon Root CA 1 to 4 and Starfield Services Root G2 (DER, from Amazon Trust Services;
 /// SHA-256 fingerprints checked by the tests).
@@ -51,16 +72,19 @@ pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
 
 /// [`agent`], trusting `roots` (DER certificates) instead of Amazon's.
 fn agent_trusting(roots: &[&'static [u8]], timeout: Duration) -> ureq::Agent {
-    let roots: Vec<Certificate<'static>> =
-        roots.iter().map(|der| Certificate::from_der(der)).collect();
-    let tls = TlsConfig::builder()
-        .provider(TlsProvider::Rustls)
-        .root_certs(RootCerts::new_with_certs(&roots))
-        // Given here, not taken from a process-wide default another crate may have set.
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .build();
-    ureq::Agent::config_builder()
-        .tls_config(tls)
+    let roots = roots.to_vec();
+    let tls = TlsConnector::new(move || {
+        let mut store = rustls::RootCertStore::empty();
+        store.add_parsable_certificates(roots.iter().map(|der| CertificateDer::from(*der)));
+        // The provider is given here, not taken from a process-wide default another crate
+        // may have set.
+        rustls::ClientConfig::builder_with_provider(Arc::new(super::tls::provider()))
+            .with_protocol_versions(rustls::ALL_VERSIONS)
+            .expect("the provider's suites cover TLS 1.3 and 1.2")
+            .with_root_certificates(store)
+            .with_no_client_auth()
+    });
+    let config = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .max_redirects(0)
@@ -69,8 +93,14 @@ fn agent_trusting(roots: &[&'static [u8]], timeout: Duration) -> ureq::Agent {
             env!("CARGO_PKG_VERSION"),
             " durable"
         ))
-        .build()
-        .into()
+        .build();
+    // ureq's default chain without what it has no feature for here (SOCKS): an HTTP CONNECT
+    // proxy when the environment names one, TCP, then TLS for `https`.
+    let connector =
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(tls);
+    ureq::Agent::with_parts(config, connector, DefaultResolver::default())
 }
 
 #[cfg(test)]

@@ -29,6 +29,9 @@ struct Seen {
     /// The name the client asked for in its TLS hello (SNI); `None` over plain HTTP.
     server_name: Option<String>,
     body: Vec<u8>,
+    /// The cipher suite and key-exchange group of the handshake; `None` over plain HTTP.
+    suite: Option<rustls::CipherSuite>,
+    group: Option<rustls::NamedGroup>,
 }
 
 /// Reads one request (head and `Content-Length` body) and answers `answer` (a status line,
@@ -74,23 +77,44 @@ fn accept(listener: &TcpListener) -> TcpStream {
     stream
 }
 
-/// A TLS server for one connection, with the test CA's certificate for `localhost` and
-/// 127.0.0.1; its thread ends with what it saw, or why the connection failed.
+/// A TLS server for one connection, with the test CA's P-256 certificate for `localhost` and
+/// 127.0.0.1 and all of ring's suites and groups; its thread ends with what it saw, or why the
+/// connection failed.
 fn tls_server(answer: &'static str, body: &'static str) -> (u16, JoinHandle<Result<Seen, String>>) {
+    let every_version = rustls::DEFAULT_VERSIONS;
+    tls_server_with(
+        "",
+        rustls::crypto::ring::default_provider(),
+        every_version,
+        answer,
+        body,
+    )
+}
+
+/// [`tls_server`] with the chain of files `{chain}ca.der`, `{chain}server.der` and
+/// `{chain}server-key.der` (see tests/fixtures/tls/make.sh), and only `provider`'s suites and
+/// groups in `versions`.
+fn tls_server_with(
+    chain: &str,
+    provider: rustls::crypto::CryptoProvider,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    answer: &'static str,
+    body: &'static str,
+) -> (u16, JoinHandle<Result<Seen, String>>) {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
     let port = listener.local_addr().unwrap().port();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("TLS versions")
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![CertificateDer::from(fixture("server.der"))],
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(fixture("server-key.der"))),
-    )
-    .expect("the test certificate and key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(versions)
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(fixture(&format!("{chain}server.der")))],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(fixture(&format!(
+                "{chain}server-key.der"
+            )))),
+        )
+        .expect("the test certificate and key");
     let server = std::thread::spawn(move || {
         let connection =
             rustls::ServerConnection::new(Arc::new(config)).map_err(|e| e.to_string())?;
@@ -103,6 +127,11 @@ fn tls_server(answer: &'static str, body: &'static str) -> (u16, JoinHandle<Resu
             host,
             server_name,
             body,
+            suite: stream.conn.negotiated_cipher_suite().map(|s| s.suite()),
+            group: stream
+                .conn
+                .negotiated_key_exchange_group()
+                .map(|g| g.name()),
         })
     });
     (port, server)
@@ -124,6 +153,8 @@ fn http_server(
             host,
             server_name: None,
             body,
+            suite: None,
+            group: None,
         })
     });
     (port, server)
@@ -250,4 +281,89 @@ fn the_roots_are_amazon_trust_services_own() {
         (5, 0),
         "every root parses as a trust anchor"
     );
+}
+
+/// The chains (file prefixes of tests/fixtures/tls) a suite's handshake can use: TLS 1.3's
+/// suites any key, TLS 1.2's the key their name says.
+fn chains_for(suite: rustls::SupportedCipherSuite) -> &'static [&'static str] {
+    const ECDSA: &[&str] = &["", "p384-"];
+    const RSA: &[&str] = &["rsa-"];
+    const ANY: &[&str] = &["", "p384-", "rsa-"];
+    match suite {
+        rustls::SupportedCipherSuite::Tls13(_) => ANY,
+        rustls::SupportedCipherSuite::Tls12(_)
+            if format!("{:?}", suite.suite()).contains("ECDSA") =>
+        {
+            ECDSA
+        }
+        rustls::SupportedCipherSuite::Tls12(_) => RSA,
+    }
+}
+
+#[test]
+fn every_suite_the_client_offers_completes_a_handshake_on_each_key_amazon_uses() {
+    // A server that knows only one suite and P-256, with an ECDSA P-256 (as Amazon Root CA 3),
+    // P-384 (Root CA 4) or RSA (Root CA 1) chain: the handshake checks the suite, the group,
+    // and the signature algorithms of the chain and of the handshake (RSA-PSS in TLS 1.3).
+    let mut handshakes = 0;
+    for &suite in crate::durable::tls::CIPHER_SUITES {
+        for chain in chains_for(suite) {
+            let provider = rustls::crypto::CryptoProvider {
+                cipher_suites: vec![suite],
+                kx_groups: vec![rustls::crypto::ring::kx_group::SECP256R1],
+                ..rustls::crypto::ring::default_provider()
+            };
+            let (port, server) =
+                tls_server_with(chain, provider, &[suite.version()], "200 OK", "{}");
+            let ca: &'static [u8] =
+                Box::leak(fixture(&format!("{chain}ca.der")).into_boxed_slice());
+            let answer = agent_trusting(&[ca], PATIENCE)
+                .get(&format!("https://localhost:{port}/"))
+                .call()
+                .unwrap_or_else(|error| panic!("{:?} on chain {chain:?}: {error}", suite.suite()));
+            assert_eq!(answer.status(), 200);
+            let seen = seen(server);
+            assert_eq!(seen.suite, Some(suite.suite()), "chain {chain:?}");
+            assert_eq!(seen.group, Some(rustls::NamedGroup::secp256r1));
+            handshakes += 1;
+        }
+    }
+    // 2 TLS 1.3 suites on 3 chains, 2 ECDSA suites on 2, 2 RSA suites on 1.
+    assert_eq!(handshakes, 12);
+}
+
+#[test]
+fn a_server_with_only_what_the_client_leaves_out_is_refused() {
+    // ChaCha20-Poly1305 (with P-256), then X25519 (with AES-GCM): nothing in common.
+    use rustls::crypto::ring::{cipher_suite, kx_group};
+    let chacha = vec![
+        cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+        cipher_suite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    ];
+    let aes_gcm = crate::durable::tls::CIPHER_SUITES.to_vec();
+    let cases = [
+        (chacha, kx_group::SECP256R1, "NoCipherSuitesInCommon"),
+        (aes_gcm, kx_group::X25519, "NoKxGroupsInCommon"),
+    ];
+    for (cipher_suites, group, verdict) in cases {
+        let provider = rustls::crypto::CryptoProvider {
+            cipher_suites,
+            kx_groups: vec![group],
+            ..rustls::crypto::ring::default_provider()
+        };
+        let (port, server) =
+            tls_server_with("", provider, rustls::DEFAULT_VERSIONS, "200 OK", "{}");
+        let ca: &'static [u8] = Box::leak(fixture("ca.der").into_boxed_slice());
+        let refused = agent_trusting(&[ca], PATIENCE)
+            .get(&format!("https://localhost:{port}/"))
+            .call();
+        assert!(refused.is_err(), "{refused:?}");
+        let server_side = server.join().expect("the server thread");
+        assert!(
+            server_side
+                .as_ref()
+                .is_err_and(|error| error.contains(verdict)),
+            "{verdict}: {server_side:?}"
+        );
+    }
 }

@@ -39,7 +39,8 @@
 //! `wire.rs` holds the API's types, `replay.rs` the replay rules (operation ids, matching a
 //! record, what each operation does with its record), `session.rs` the invocation's shared
 //! state and group-committed checkpoints, `client.rs` the calls (retries, signing through
-//! `sigv4.rs`, over the TLS agent of `https.rs`), `context.rs` and `batch.rs` the operations, `adapter.rs` the handler.
+//! `sigv4.rs`, over the agent of `https.rs`: TLS through `tls_transport.rs` with the crypto of
+//! `tls.rs`), `context.rs` and `batch.rs` the operations, `adapter.rs` the handler.
 
 mod adapter;
 mod batch;
@@ -57,6 +58,8 @@ pub mod testing;
 // The signer's intermediate texts (canonical request, string to sign) are read by its tests only.
 #[allow(dead_code)]
 pub(crate) mod sigv4;
+mod tls;
+mod tls_transport;
 mod wire;
 
 pub use adapter::{handler, DurableHandler};

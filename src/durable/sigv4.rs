@@ -200,12 +200,24 @@ fn canonical_query(query: &str) -> String {
             (encode(key), encode(value))
         })
         .collect();
-    pairs.sort();
+    sort_pairs(&mut pairs);
     let pairs: Vec<String> = pairs
         .iter()
         .map(|(key, value)| format!("{key}={value}"))
         .collect();
     pairs.join("&")
+}
+
+/// Sorts a request's few pairs (its headers, its query's parameters: under ten) by insertion:
+/// std's sort would bring several KB of code for lists that short.
+fn sort_pairs(pairs: &mut [(String, String)]) {
+    for end in 1..pairs.len() {
+        let mut at = end;
+        while at > 0 && pairs[at - 1] > pairs[at] {
+            pairs.swap(at - 1, at);
+            at -= 1;
+        }
+    }
 }
 
 /// The canonical header block (each line `name:value\n`) and the signed header list: names
@@ -224,7 +236,8 @@ fn canonical_headers(headers: &[(&str, &str)]) -> (String, String) {
             None => lines.push((name, value)),
         }
     }
-    lines.sort_by(|a, b| a.0.cmp(&b.0));
+    // The names are unique by now, so sorting the pairs sorts by name.
+    sort_pairs(&mut lines);
     let mut block = String::new();
     for (name, value) in &lines {
         block.push_str(name);
