@@ -55,6 +55,12 @@ pub trait Handler {
     ) -> Result<Returns<Self>> {
         self.call(buffer, context, out)
     }
+
+    /// Called by the loop once the invocation's answer is sent, before it asks for the next
+    /// event: a handler drops here what it kept of the invocation, so that the caller does
+    /// not wait while it is freed ([`json`] keeps its reply, which for a `serde_json::Value`
+    /// is a tree of allocations freed one by one). By default it does nothing.
+    fn answered(&mut self) {}
 }
 
 /// What a handler `H` is given besides the event: `()`, or the stream.
@@ -228,12 +234,34 @@ impl<F: Clone, T> Clone for Typed<F, T> {
     }
 }
 
-/// A typed JSON handler made by [`json`].
-pub struct Json<F, T>(Typed<F, T>);
+/// A typed JSON handler made by [`json`]. It keeps its last reply until the answer is sent
+/// (see [`Handler::answered`]).
+pub struct Json<F: Replies<T>, T> {
+    typed: Typed<F, T>,
+    last_reply: Option<F::Reply>,
+}
 
-impl<F: Clone, T> Clone for Json<F, T> {
+/// The reply type `U` of a typed handler function `FnMut(T, Context) -> Result<U>`: named so
+/// that [`Json`] can hold its last reply. Every such function has it; there is nothing to
+/// implement.
+pub trait Replies<T> {
+    /// What the function returns when it succeeds.
+    type Reply;
+}
+
+impl<F, T, U> Replies<T> for F
+where
+    F: FnMut(T, Context) -> Result<U>,
+{
+    type Reply = U;
+}
+
+impl<F: Clone + Replies<T>, T> Clone for Json<F, T> {
     fn clone(&self) -> Self {
-        Json(self.0.clone())
+        Json {
+            typed: self.typed.clone(),
+            last_reply: None,
+        }
     }
 }
 
@@ -261,10 +289,13 @@ where
     U: Serialize,
     F: FnMut(T, Context) -> Result<U>,
 {
-    Json(Typed::new(handler))
+    Json {
+        typed: Typed::new(handler),
+        last_reply: None,
+    }
 }
 
-impl<F, T> Json<F, T> {
+impl<F: Replies<T>, T> Json<F, T> {
     /// Runs the typed handler on raw bytes: for a table of [`named`](crate::named) handlers,
     /// `("order", |event, ctx| lambda_loop::json(order).handle(event, ctx))`.
     pub fn handle<U>(&mut self, event: &[u8], context: Context) -> Result<Vec<u8>>
@@ -273,7 +304,7 @@ impl<F, T> Json<F, T> {
         U: Serialize,
         F: FnMut(T, Context) -> Result<U>,
     {
-        serialize_reply(&(self.0.handler)(parse_event(event)?, context)?)
+        serialize_reply(&(self.typed.handler)(parse_event(event)?, context)?)
     }
 }
 
@@ -296,7 +327,14 @@ where
         let event = parse_event(buffer)?;
         let mut answer = std::mem::take(buffer);
         answer.clear();
-        serialize_reply_into(&(self.0.handler)(event, context)?, answer)
+        let reply = (self.typed.handler)(event, context)?;
+        let answer = serialize_reply_into(&reply, answer);
+        self.last_reply = Some(reply); // freed once the answer is sent
+        answer
+    }
+
+    fn answered(&mut self) {
+        self.last_reply = None;
     }
 }
 
@@ -458,6 +496,36 @@ mod tests {
 
     fn context() -> Context {
         Context::new("8476a536-e9f4-11e8-9739-2dfe598c3fcd", Arc::default())
+    }
+
+    #[test]
+    fn a_json_handler_frees_its_reply_once_the_answer_is_sent() {
+        struct Reply(Arc<std::sync::atomic::AtomicBool>);
+        impl serde::Serialize for Reply {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_u8(7)
+            }
+        }
+        impl Drop for Reply {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let freed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = freed.clone();
+        let mut handler = json(move |_: serde_json::Value, _| Ok(Reply(flag.clone())));
+        let mut buffer = b"{}".to_vec();
+        let answer = handler.call_reusing(&mut buffer, context(), ()).unwrap();
+        assert_eq!(answer, b"7");
+        assert!(
+            !freed.load(std::sync::atomic::Ordering::SeqCst),
+            "freed before the answer was sent"
+        );
+        handler.answered();
+        assert!(
+            freed.load(std::sync::atomic::Ordering::SeqCst),
+            "kept after the answer was sent"
+        );
     }
 
     #[test]

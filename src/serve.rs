@@ -76,6 +76,7 @@ pub fn serve<H: Handler>(
             // nothing was streamed). A response written into the event's buffer comes back.
             let answered = H::Answer::send(pending, outcome, client, &answer_to, &mut spare);
             inflight::answered();
+            handler.answered();
             answered?;
             if spare.capacity() > SPARE_BYTES {
                 spare = Vec::new();
@@ -232,5 +233,9 @@ impl<H: Handler> Handler for SetsTraceEnv<H> {
     ) -> Result<Returns<H>> {
         self.export_trace(&context);
         self.handler.call_reusing(buffer, context, out)
+    }
+
+    fn answered(&mut self) {
+        self.handler.answered();
     }
 }
