@@ -49,19 +49,6 @@ pub struct Config {
     pub(crate) from_env: bool,
 }
 
-/// The environment variables [`Config::from_lookup`] reads, each once.
-pub(crate) const CONFIG_VARIABLES: [&str; 9] = [
-    env::MAX_CONCURRENCY,
-    env::FUNCTION_NAME,
-    env::FUNCTION_VERSION,
-    env::FUNCTION_MEMORY_SIZE,
-    env::LOG_GROUP_NAME,
-    env::LOG_STREAM_NAME,
-    env::REGION,
-    env::HANDLER,
-    env::INITIALIZATION_TYPE,
-];
-
 impl Config {
     /// Reads the configuration through `var`, a lookup such as `|name| std::env::var(name).ok()`
     /// (taking the lookup as a parameter keeps tests away from the process environment). Each
