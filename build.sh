@@ -482,12 +482,19 @@ build_binaries() {
         arch_flags=$encoded_flags
         [[ -n ${crt_dirs[$arch]:-} ]] && arch_flags+=$'\x1f'"-Lnative=${crt_dirs[$arch]}"
         # Crates that compile C (ring, under the durable feature) need a C compiler for the
-        # target: Debian's aarch64 cross gcc when it is there (the link stays rust-lld's, static).
+        # target, which cc-rs looks for as <arch>-linux-musl-gcc: a fresh machine has none.
+        # For the host's own arch, musl-gcc when installed, else the host's cc (ring's C needs
+        # only the compiler's own headers); for arm64 on another host, Debian's aarch64 cross
+        # gcc when it is there. The link stays rust-lld's, static. CC_<triple> wins.
         target_cc=()
-        if [[ $triple == aarch64-unknown-linux-musl && $host_triple != aarch64-* &&
-            -z ${CC_aarch64_unknown_linux_musl:-} ]] && command -v aarch64-linux-gnu-gcc >/dev/null; then
-            target_cc=(CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
-                AR_aarch64_unknown_linux_musl=aarch64-linux-gnu-ar)
+        cc_variable=CC_${triple//-/_}
+        if [[ -z ${!cc_variable:-} ]] && ! command -v "${triple%%-*}-linux-musl-gcc" >/dev/null; then
+            if [[ ${triple%%-*} == "${host_triple%%-*}" ]]; then
+                target_cc=("$cc_variable=$(command -v musl-gcc || echo cc)" "AR_${triple//-/_}=ar")
+            elif [[ $triple == aarch64-unknown-linux-musl ]] && command -v aarch64-linux-gnu-gcc >/dev/null; then
+                target_cc=(CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
+                    AR_aarch64_unknown_linux_musl=aarch64-linux-gnu-ar)
+            fi
         fi
         for key in "${feature_set_order[@]}"; do
             read -r -a cargo_selection <<<"${feature_sets[$key]}"
