@@ -29,7 +29,7 @@
 //!
 //! Neither ring's whole provider nor ureq's rustls connector is used: `tls.rs` keeps the
 //! suites, groups and signature algorithms AWS's endpoints negotiate (TLS 1.3 and 1.2,
-//! AES-GCM, ECDHE over P-256, RSA and ECDSA chains) and loads no client keys;
+//! AES-GCM, ECDHE over X25519 or P-384, RSA and ECDSA P-384 chains) and loads no client keys;
 //! `tls_transport.rs` runs that one configuration under ureq (ureq's connector builds one from
 //! any of its TLS options and turns on rustls' logging). The bench's durable function
 //! (`ll-durable` of `bench/durable-cost.sh`, stripped, December 2026), step by step:
@@ -39,11 +39,16 @@
 //! | ring's whole provider, ureq's connector               |    1,776,680 |   1,901,512 |
 //! | no key loader, AES-GCM only, X25519 and P-256         |    1,658,816 |   1,786,824 |
 //! | the same, P-256 only (`tls.rs`)                       |    1,618,992 |   1,741,768 |
-//! | **the same, `tls_transport.rs`'s connector**          |    1,570,256 |   1,696,712 |
+//! | the same, `tls_transport.rs`'s connector               |    1,570,256 |   1,696,712 |
+//! | **X25519 and P-384, no ECDSA P-256 (`tls.rs`)**       |    1,427,808 |   1,553,352 |
 //!
-//! The last row also has 27 KB (glibc) of cuts in the durable code itself; the connector alone
-//! is 22 KB. P-256 alone is 40 KB less than with X25519 (its code and its 24 KB table), where
-//! X25519 alone would be 4 KB less (ring's P-256 code stays for ECDSA certificates either way).
+//! The fourth row also has 27 KB (glibc) of cuts in the durable code itself; the connector
+//! alone is 22 KB. P-256 alone was 40 KB less than with X25519 (its code and its 24 KB table),
+//! but ring's P-256 stayed for ECDSA P-256 certificates, and with it a 151,552-byte table
+//! of precomputed points: leaving P-256 out of both the groups and the signatures (tls.rs says
+//! why AWS's endpoints need neither) takes 139 KB off. The musl column is its default
+//! static-PIE link; `./build.sh` links static non-PIE, 1,475,480 bytes for the last row (the
+//! bench's workspace profile: every crate at opt-level z).
 
 use super::tls_transport::TlsConnector;
 use rustls::pki_types::CertificateDer;

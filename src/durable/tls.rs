@@ -35,20 +35,27 @@ pub(crate) static CIPHER_SUITES: &[rustls::SupportedCipherSuite] = &[
     cipher_suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 ];
 
-/// ECDHE over P-256 only: it is the group TLS 1.3 makes mandatory (RFC 8446, 9.1), the one
-/// every AWS TLS policy offers for TLS 1.2 too, and the only one a FIPS endpoint accepts; and
-/// its code is in the binary anyway, to verify ECDSA P-256 certificates. X25519 would add 40 KB
-/// (https.rs has the figures), and a server that prefers it still accepts P-256's key share.
+/// ECDHE over X25519, else P-384: no P-256. ring computes P-256 with a 151,552-byte table of
+/// precomputed points (`ecp_nistz256_precomputed`, by `nm -S` of the unstripped bench
+/// binary), which its key generation and its signature check both read: most of the 139 KB
+/// this set saves over P-256 alone (https.rs has the figures). X25519 is the group AWS's
+/// endpoints and their SDKs prefer; P-384 is there for a server without it (a FIPS endpoint:
+/// FIPS 140 approves P-384, not X25519), reached by a HelloRetryRequest in TLS 1.3 (the first
+/// key share is X25519's) and by the offered list in TLS 1.2. Its code is in the binary
+/// anyway, to verify ECDSA P-384 certificates.
 pub(crate) static KEY_EXCHANGE_GROUPS: &[&dyn rustls::crypto::SupportedKxGroup] =
-    &[kx_group::SECP256R1];
+    &[kx_group::X25519, kx_group::SECP384R1];
 
-/// What Amazon's chains are signed with and what their servers sign a handshake with: RSA
-/// (PKCS#1 in certificates and TLS 1.2, PSS in TLS 1.3) and ECDSA over P-256 and P-384
-/// (Amazon Root CA 3 and 4). No Ed25519: no Amazon CA issues it.
+/// What Amazon's RSA chains are signed with and what their servers sign a handshake with:
+/// RSA (PKCS#1 in certificates and TLS 1.2, PSS in TLS 1.3), plus ECDSA over P-384 (Amazon
+/// Root CA 4). The regional API endpoints (`lambda.{region}.amazonaws.com`, their FIPS and
+/// VPC-endpoint names) serve RSA chains to Amazon Root CA 1 and Starfield Services Root G2.
+/// No ECDSA over P-256 (Amazon Root CA 3): it would bring back ring's P-256 table, and since
+/// the client does not offer the scheme, a server with both kinds of certificate shows the
+/// RSA one; a server with only a P-256 key fails the handshake, clearly (the tests show it).
+/// No Ed25519: no Amazon CA issues it.
 static SIGNATURE_ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
     all: &[
-        algorithm::ECDSA_P256_SHA256,
-        algorithm::ECDSA_P256_SHA384,
         algorithm::ECDSA_P384_SHA256,
         algorithm::ECDSA_P384_SHA384,
         algorithm::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
@@ -64,11 +71,7 @@ static SIGNATURE_ALGORITHMS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorith
     mapping: &[
         (
             SignatureScheme::ECDSA_NISTP384_SHA384,
-            &[algorithm::ECDSA_P384_SHA384, algorithm::ECDSA_P256_SHA384],
-        ),
-        (
-            SignatureScheme::ECDSA_NISTP256_SHA256,
-            &[algorithm::ECDSA_P256_SHA256, algorithm::ECDSA_P384_SHA256],
+            &[algorithm::ECDSA_P384_SHA384],
         ),
         (
             SignatureScheme::RSA_PSS_SHA512,
