@@ -67,6 +67,9 @@ const AMAZON_ROOTS: [&[u8]; 5] = [
     include_bytes!("roots/starfield-services-root-g2.der"),
 ];
 
+/// The size of each connection's input and output buffer (see [`agent_trusting`]).
+const BUFFER_SIZE: usize = 16 * 1024;
+
 /// The agent for the durable-execution API: HTTPS (rustls, ring, Amazon's roots) or plain
 /// HTTP, the system's name resolution, kept-alive connections, `timeout` for each whole call.
 /// A 4xx or 5xx status is an answer (`Ok`), not an error: the API's error body says what
@@ -93,6 +96,13 @@ fn agent_trusting(roots: &[&'static [u8]], timeout: Duration) -> ureq::Agent {
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .max_redirects(0)
+        // ureq zero-fills each connection's buffers before its first request: 128 KiB each by
+        // default, which every new connection paid for in instructions and resident memory.
+        // The API's requests and answers stream through them in chunks, and 16 KiB holds any
+        // head it sends or gets (the longest, a request signed with a session token, is a few
+        // KB) and a whole TLS record.
+        .input_buffer_size(BUFFER_SIZE)
+        .output_buffer_size(BUFFER_SIZE)
         .user_agent(concat!(
             "lambda-loop/",
             env!("CARGO_PKG_VERSION"),

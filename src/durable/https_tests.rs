@@ -400,3 +400,26 @@ fn an_ecdsa_p256_chain_is_refused() {
         "{server_error}"
     );
 }
+
+#[test]
+fn a_request_and_an_answer_much_larger_than_the_buffers_stream_through_them() {
+    // 64 buffers' worth each way, over TLS: a checkpoint's body and a state page can be MBs.
+    let size = 64 * BUFFER_SIZE;
+    let answer_body: &'static str = Box::leak("a".repeat(size).into_boxed_str());
+    let request_body = vec![b'r'; size];
+    let (port, server) = tls_server("200 OK", answer_body);
+    let ca: &'static [u8] = Box::leak(fixture("rsa-ca.der").into_boxed_slice());
+    let mut answer = agent_trusting(&[ca], PATIENCE)
+        .post(&format!("https://localhost:{port}/checkpoint"))
+        .send(&request_body[..])
+        .expect("a TLS answer");
+    assert_eq!(answer.status(), 200);
+    let read = answer
+        .body_mut()
+        .with_config()
+        .limit(u64::MAX)
+        .read_to_string()
+        .unwrap();
+    assert!(read == answer_body, "{} bytes, not {size}", read.len());
+    assert!(seen(server).body == request_body);
+}
