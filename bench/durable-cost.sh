@@ -5,9 +5,10 @@
 # feature), served by one fake Runtime API and lambda-loop's fake durable service (plain HTTP
 # on 127.0.0.1: no TLS for either; both sign every durable call with the fake credentials of
 # the environment), measured side by side in one run, pinned with `taskset -c 0`. Both x86_64
-# glibc, profile `size`, stripped: the official SDK's aws-lc-sys needs a musl C compiler for a
-# static build, so the like-for-like row is glibc; lambda-loop's static musl build
-# (`ll-durable-musl`, linked as run.sh links its rows) is measured too.
+# glibc, the workspace's profile `size`, stripped: the official SDK's aws-lc-sys needs a musl C
+# compiler for a static build, so the like-for-like row is glibc; lambda-loop's function as
+# ./build.sh packages it for Lambda (`ll-durable-musl`: static non-PIE musl, the same profile)
+# is measured too.
 # AWS's Python SDK runs the same workflow once, when it is installed, for its count of durable
 # API calls.
 #
@@ -39,17 +40,23 @@ done
 export CC_x86_64_unknown_linux_musl="${CC_x86_64_unknown_linux_musl:-musl-gcc}"
 
 target="$here/target/durable"
-# lambda-loop's size profile as build.sh gives it to a function (see run.sh).
-ll_size_config=(--config 'profile.size.package."*".opt-level="s"')
-build() { # package target [cargo arguments...]
+build() { # package target
     log "building $1 (size profile, $2)"
     (cd durable && CARGO_BUILD_JOBS=$jobs cargo build -q -p "$1" --profile size --target "$2" \
-        --target-dir "$target" "${@:3}")
+        --target-dir "$target")
+}
+deployed() { # package: its binary as ./build.sh packages it (x86_64), checked static non-PIE
+    log "building $1 with build.sh (x86_64)"
+    CARGO_TARGET_DIR="$target" CARGO_BUILD_JOBS=$jobs "$here/../build.sh" --arch x86_64 \
+        --manifest-path "$here/durable/$1/Cargo.toml" --bin "$1" --no-smoke --out "$target/lambda" >&2
+    local binary="$target/lambda/$1/x86_64/bootstrap"
+    readelf -h "$binary" | grep -q 'Type: *EXEC' || { log "$binary is not a non-PIE executable"; exit 1; }
+    echo "$binary"
 }
 (cd durable && CARGO_BUILD_JOBS=$jobs cargo build -q --release -p durable-driver --target-dir "$target")
 build official-durable "$gnu"
-build ll-durable "$gnu" "${ll_size_config[@]}"
-build ll-durable "$musl" "${ll_size_config[@]}"
+build ll-durable "$gnu"
+ll_deployed=$(deployed ll-durable)
 
 crates_in_tree() { # package target
     (cd durable && cargo tree -q -p "$1" -e normal --prefix none --target "$2" 2>/dev/null) |
@@ -58,7 +65,7 @@ crates_in_tree() { # package target
 args=(--rounds "$rounds" --steps "$steps"
     --function official-durable "$target/$gnu/size/official-durable" "$(crates_in_tree official-durable "$gnu")"
     --function ll-durable "$target/$gnu/size/ll-durable" "$(crates_in_tree ll-durable "$gnu")"
-    --function ll-durable-musl "$target/$musl/size/ll-durable" "$(crates_in_tree ll-durable "$musl")")
+    --function ll-durable-musl "$ll_deployed" "$(crates_in_tree ll-durable "$musl")")
 python_sdk=""
 if python3 -c 'import aws_durable_execution_sdk_python' 2>/dev/null; then
     python_sdk=$(python3 -c 'import importlib.metadata as m; print(m.version("aws-durable-execution-sdk-python"))')
@@ -76,7 +83,7 @@ taskset -c 0 "$target/release/durable-driver" "${args[@]}" >"$table"
 # The floor: a Rust program that does nothing (bench/durable/empty-main), built as the rows are.
 # Any function pays at least this much before its first `next`, whatever runtime it uses.
 build empty-main "$gnu"
-build empty-main "$musl"
+empty_deployed=$(deployed empty-main)
 floor_instructions() { # binary: instructions from exec to exit
     valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$1" </dev/null 2>&1 |
         sed -n 's/.*I *refs: *//p' | tr -d ,
@@ -111,7 +118,7 @@ floor_line() { # libc binary
         "$1" "$(commas "$instructions")" "$(echo "$instructions / $official_init" | bc -l)" \
         "$(commas "$rss")" "$(echo "$rss / $official_rss" | bc -l)"
 }
-floor="$(floor_line "glibc (dynamic, as \`ll-durable\`)" "$target/$gnu/size/empty-main"); $(floor_line "musl (static-PIE, as \`ll-durable-musl\`)" "$target/$musl/size/empty-main")"
+floor="$(floor_line "glibc (dynamic, as \`ll-durable\`)" "$target/$gnu/size/empty-main"); $(floor_line "musl (static non-PIE by build.sh, as \`ll-durable-musl\`)" "$empty_deployed")"
 
 version_of() { # package, crate
     (cd durable && cargo tree -q -p "$1" -e normal --prefix none --target "$gnu" 2>/dev/null) |
@@ -124,7 +131,7 @@ version_of() { # package, crate
     echo "- machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r), $(ldd --version | head -1 | sed 's/^ldd //')"
     echo "- toolchain: $(rustc -V); aws-durable-execution-sdk $(version_of official-durable aws-durable-execution-sdk), lambda_runtime $(version_of official-durable lambda_runtime), aws-sdk-lambda $(version_of official-durable aws-sdk-lambda), tokio $(version_of official-durable tokio); ureq $(version_of ll-durable ureq), rustls $(version_of ll-durable rustls)${python_sdk:+; aws-durable-execution-sdk-python $python_sdk}"
     echo "- command: \`bench/durable-cost.sh${quick:+ --quick}\` ($rounds rounds, per step over $steps more steps; driver and functions pinned with \`taskset -c 0\`)"
-    echo "- rows: the workflow of bench/durable/ (steps \`one\`, \`two\`, a 1 s wait, a map of 4 items each a step, a step \`three\`; the driver checks the result) on \`official-durable\` (the official Rust SDK, \`durable::run\` under \`#[tokio::main]\`) and \`ll-durable\` (\`lambda_loop::durable::handler\`), x86_64 glibc, and \`ll-durable-musl\`, the same lambda-loop function static on musl (musl's default static-PIE link, as run.sh's rows); profile size (opt-level z, LTO, panic abort; lambda-loop's dependencies at s), stripped. The endpoint is lambda-loop's fake durable service on 127.0.0.1, plain HTTP (\`AWS_ENDPOINT_URL_LAMBDA\`): neither function does TLS here; both sign every call (SigV4, fake credentials)."
+    echo "- rows: the workflow of bench/durable/ (steps \`one\`, \`two\`, a 1 s wait, a map of 4 items each a step, a step \`three\`; the driver checks the result) on \`official-durable\` (the official Rust SDK, \`durable::run\` under \`#[tokio::main]\`) and \`ll-durable\` (\`lambda_loop::durable::handler\`), x86_64 glibc, and \`ll-durable-musl\`, the same lambda-loop function as \`./build.sh --arch x86_64\` packages it for Lambda (static non-PIE musl); all in the workspace's profile size (opt-level z, LTO, panic abort), stripped. The endpoint is lambda-loop's fake durable service on 127.0.0.1, plain HTTP (\`AWS_ENDPOINT_URL_LAMBDA\`): neither function does TLS here; both sign every call (SigV4, fake credentials)."
     echo "- instructions: valgrind --tool=cachegrind, every thread, from exec until the function waits for its next event (SIGTERM then); first invocation = (through it) − (to the first \`next\`); per step = the first invocation with $steps more steps, minus it, over $steps. Wall times: medians of the rounds, one run of a shared machine: read them as ratios."
     echo "- durable API calls: what the fake service received in one execution (the first round's in the table; the notes give each function's calls in order, \`|\` where an invocation ended, and the range over the rounds: the map's threads meet in group commits, lambda-loop's calls waiting up to 1 ms for the threads still running, the Python SDK's up to 1 ms for each next update)."
     echo "- floor: \`empty-main\` (bench/durable/empty-main), a Rust \`main\` that does nothing, built in the same profile: $floor. No function linked that way can start for less; the goals' ratios are against \`official-durable\`."
