@@ -91,7 +91,7 @@ floor_instructions() { # binary: instructions from exec to exit
 floor_peak_rss() { # binary: VmHWM (KiB) once it waits to read its standard input
     python3 - "$1" <<'EOF'
 import subprocess, sys, time
-child = subprocess.Popen([sys.argv[1]], stdin=subprocess.PIPE)
+child = subprocess.Popen([sys.argv[1]], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
 deadline = time.monotonic() + 30
 # /proc/PID/syscall starts with 0 (read) once the program waits on its standard input.
 while not open(f"/proc/{child.pid}/syscall").read().startswith("0 "):
@@ -108,14 +108,17 @@ official_figure() { # row label prefix: the official-durable cell of that row, d
     awk -F'|' -v label="$1" 'index($2, label) == 2 { gsub(/[^0-9]/, "", $3); print $3; exit }' "$table"
 }
 official_init=$(official_figure 'instructions exec')
+official_init_ms=$(awk -F'|' 'index($2, "wall exec") == 2 { sub(/ ms.*/, "", $3); gsub(/ /, "", $3); print $3; exit }' "$table")
 official_rss=$(official_figure 'peak RSS')
 commas() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 floor_line() { # libc binary
-    local instructions rss
+    local instructions rss start_ms
     instructions=$(floor_instructions "$2")
     rss=$(floor_peak_rss "$2")
-    printf "%s: %s instructions from exec to exit (%.2fx \`official-durable\`'s exec → first \`next\`), peak RSS %s KiB (%.2fx)" \
+    start_ms=$(taskset -c 0 "$target/release/durable-driver" --rounds "$rounds" --floor-start "$2")
+    printf "%s: %s instructions from exec to exit (%.2fx \`official-durable\`'s exec → first \`next\`), %s ms from the spawn to its first line (median; %.2fx \`official-durable\`'s wall exec → first \`next\`), peak RSS %s KiB (%.2fx)" \
         "$1" "$(commas "$instructions")" "$(echo "$instructions / $official_init" | bc -l)" \
+        "$start_ms" "$(echo "$start_ms / $official_init_ms" | bc -l)" \
         "$(commas "$rss")" "$(echo "$rss / $official_rss" | bc -l)"
 }
 floor="$(floor_line "glibc (dynamic, as \`ll-durable\`)" "$target/$gnu/size/empty-main"); $(floor_line "musl (static non-PIE by build.sh, as \`ll-durable-musl\`)" "$empty_deployed")"

@@ -6,6 +6,9 @@
 //! Usage: durable-driver [--rounds N] [--steps K]
 //!            --function NAME BINARY CRATES (the first is the baseline; repeat)
 //!            [--calls NAME PROGRAM] (durable API calls only, e.g. the Python SDK's; repeat)
+//!        durable-driver [--rounds N] --floor-start BINARY
+//!            (prints the median wall time, in ms, from spawning bench/durable/empty-main to
+//!            its first line: the floor under `wall exec → first next`)
 //! Run pinned to one CPU (`taskset -c 0`), as bench/durable-cost.sh does.
 
 mod runtime_api;
@@ -52,12 +55,14 @@ fn main() {
 fn real_main() -> Result<(), String> {
     let (mut rounds, mut steps) = (5usize, 40u64);
     let (mut functions, mut callers) = (Vec::new(), Vec::new());
+    let mut floor = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--rounds" => rounds = value()?.parse().map_err(|_| "--rounds N")?,
             "--steps" => steps = value()?.parse().map_err(|_| "--steps K")?,
+            "--floor-start" => floor = Some(value()?),
             "--calls" => callers.push(Function {
                 name: value()?,
                 binary: value()?,
@@ -70,6 +75,13 @@ fn real_main() -> Result<(), String> {
             }),
             _ => return Err(format!("unknown argument {arg}")),
         }
+    }
+    if let Some(binary) = floor {
+        let starts = (0..rounds.max(1))
+            .map(|_| session::floor_start(&binary))
+            .collect::<Result<Vec<_>, _>>()?;
+        println!("{:.3}", median(starts).as_secs_f64() * 1e3);
+        return Ok(());
     }
     if functions.len() < 2 {
         return Err("give two functions at least (the baseline first)".into());
