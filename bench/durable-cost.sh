@@ -77,51 +77,14 @@ if python3 -c 'import aws_durable_execution_sdk_python' 2>/dev/null; then
 else
     log "aws-durable-execution-sdk-python not installed: no Python row (pip install aws-durable-execution-sdk-python)"
 fi
+# The floor (bench/durable/floor): std alone connecting to the Runtime API and sending
+# `GET /next`, built as the rows are, measured in the same rounds to its first `next`. No
+# function linked that way starts for less, whatever runtime it uses.
+build floor "$gnu"
+args+=(--floor "glibc (dynamic, as \`ll-durable\`)" "$target/$gnu/size/floor"
+    --floor "musl (static non-PIE by build.sh, as \`ll-durable-musl\`)" "$(deployed floor)")
 table="$target/table.md"
 taskset -c 0 "$target/release/durable-driver" "${args[@]}" >"$table"
-
-# The floor: a Rust program that does nothing (bench/durable/empty-main), built as the rows are.
-# Any function pays at least this much before its first `next`, whatever runtime it uses.
-build empty-main "$gnu"
-empty_deployed=$(deployed empty-main)
-floor_instructions() { # binary: instructions from exec to exit
-    valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$1" </dev/null 2>&1 |
-        sed -n 's/.*I *refs: *//p' | tr -d ,
-}
-floor_peak_rss() { # binary: VmHWM (KiB) once it waits to read its standard input
-    python3 - "$1" <<'EOF'
-import subprocess, sys, time
-child = subprocess.Popen([sys.argv[1]], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-deadline = time.monotonic() + 30
-# /proc/PID/syscall starts with 0 (read) once the program waits on its standard input.
-while not open(f"/proc/{child.pid}/syscall").read().startswith("0 "):
-    if time.monotonic() > deadline:
-        sys.exit(f"durable-cost.sh: {sys.argv[1]} did not reach its read within 30 s")
-    time.sleep(0.001)
-status = open(f"/proc/{child.pid}/status").read()
-print(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
-child.stdin.close()
-child.wait()
-EOF
-}
-official_figure() { # row label prefix: the official-durable cell of that row, digits only
-    awk -F'|' -v label="$1" 'index($2, label) == 2 { gsub(/[^0-9]/, "", $3); print $3; exit }' "$table"
-}
-official_init=$(official_figure 'instructions exec')
-official_init_ms=$(awk -F'|' 'index($2, "wall exec") == 2 { sub(/ ms.*/, "", $3); gsub(/ /, "", $3); print $3; exit }' "$table")
-official_rss=$(official_figure 'peak RSS')
-commas() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
-floor_line() { # libc binary
-    local instructions rss start_ms
-    instructions=$(floor_instructions "$2")
-    rss=$(floor_peak_rss "$2")
-    start_ms=$(taskset -c 0 "$target/release/durable-driver" --rounds "$rounds" --floor-start "$2")
-    printf "%s: %s instructions from exec to exit (%.2fx \`official-durable\`'s exec → first \`next\`), %s ms from the spawn to its first line (median; %.2fx \`official-durable\`'s wall exec → first \`next\`), peak RSS %s KiB (%.2fx)" \
-        "$1" "$(commas "$instructions")" "$(echo "$instructions / $official_init" | bc -l)" \
-        "$start_ms" "$(echo "$start_ms / $official_init_ms" | bc -l)" \
-        "$(commas "$rss")" "$(echo "$rss / $official_rss" | bc -l)"
-}
-floor="$(floor_line "glibc (dynamic, as \`ll-durable\`)" "$target/$gnu/size/empty-main"); $(floor_line "musl (static non-PIE by build.sh, as \`ll-durable-musl\`)" "$empty_deployed")"
 
 version_of() { # package, crate
     (cd durable && cargo tree -q -p "$1" -e normal --prefix none --target "$gnu" 2>/dev/null) |
@@ -137,7 +100,7 @@ version_of() { # package, crate
     echo "- rows: the workflow of bench/durable/ (steps \`one\`, \`two\`, a 1 s wait, a map of 4 items each a step, a step \`three\`; the driver checks the result) on \`official-durable\` (the official Rust SDK, \`durable::run\` under \`#[tokio::main]\`) and \`ll-durable\` (\`lambda_loop::durable::handler\`), x86_64 glibc, and \`ll-durable-musl\`, the same lambda-loop function as \`./build.sh --arch x86_64\` packages it for Lambda (static non-PIE musl); all in the workspace's profile size (opt-level z, LTO, panic abort), stripped. The endpoint is lambda-loop's fake durable service on 127.0.0.1, plain HTTP (\`AWS_ENDPOINT_URL_LAMBDA\`): neither function does TLS here; both sign every call (SigV4, fake credentials)."
     echo "- instructions: valgrind --tool=cachegrind, every thread, from exec until the function waits for its next event (SIGTERM then); first invocation = (through it) − (to the first \`next\`); per step = the first invocation with $steps more steps, minus it, over $steps. Wall times: medians of the rounds, one run of a shared machine: read them as ratios."
     echo "- durable API calls: what the fake service received in one execution (the first round's in the table; the notes give each function's calls in order, \`|\` where an invocation ended, and the range over the rounds: the map's threads meet in group commits, lambda-loop's calls waiting up to 1 ms for the threads still running, the Python SDK's up to 1 ms for each next update)."
-    echo "- floor: \`empty-main\` (bench/durable/empty-main), a Rust \`main\` that does nothing, built in the same profile: $floor. No function linked that way can start for less; the goals' ratios are against \`official-durable\`."
+    echo "- floor: \`floor\` (bench/durable/floor), a Rust \`main\` that connects to the Runtime API and sends \`GET /next\` with std alone and does nothing else, built as the rows are (glibc as \`ll-durable\`, musl by build.sh as \`ll-durable-musl\`) and measured as they are to their first \`next\`, in the same rounds: the last notes below. No function linked that way starts for less, whatever runtime it uses; the goals' ratios are against \`official-durable\`."
     echo
     cat "$table"
 } >"$target/durable.md"

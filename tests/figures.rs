@@ -14,7 +14,8 @@
 //! - `<!--fig bench table-->` before a markdown table: each cell equals latest.md's cell of the
 //!   same row label and column;
 //! - `sdk` instead of `bench`: the same, from `bench/results/sdk.md` (bench/sdk-cost.sh); `http`:
-//!   from `bench/results/http-size.md` (bench/http-size.sh).
+//!   from `bench/results/http-size.md` (bench/http-size.sh); `durable`: from
+//!   `bench/results/durable.md` (bench/durable-cost.sh).
 
 use std::collections::HashMap;
 use std::fs;
@@ -69,7 +70,7 @@ fn build_figures() -> HashMap<String, String> {
     figures
 }
 
-/// A table of bench results (`bench/results/latest.md`, `sdk.md`): "row label|column" -> cell.
+/// A table of bench results (`bench/results/latest.md`, `sdk.md`, `durable.md`): "row label|column" -> cell.
 fn bench_figures(file: &str) -> HashMap<String, String> {
     let text = fs::read_to_string(repo().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
     let mut figures = HashMap::new();
@@ -134,6 +135,7 @@ struct Checker {
     bench: HashMap<String, String>,
     sdk: HashMap<String, String>,
     http: HashMap<String, String>,
+    durable: HashMap<String, String>,
     problems: Vec<String>,
     quoted: usize,
 }
@@ -146,6 +148,7 @@ impl Checker {
             "bench" => (&self.bench, "bench/results/latest.md"),
             "sdk" => (&self.sdk, "bench/results/sdk.md"),
             "http" => (&self.http, "bench/results/http-size.md"),
+            "durable" => (&self.durable, "bench/results/durable.md"),
             other => {
                 self.problems
                     .push(format!("{place}: unknown figure source {other:?}"));
@@ -214,7 +217,7 @@ fn check_document(checker: &mut Checker, path: &Path) {
             index = check_build_table(checker, &name, &lines, index + 1);
             continue;
         }
-        if let Some(source @ ("bench" | "sdk")) = line
+        if let Some(source @ ("bench" | "sdk" | "durable")) = line
             .trim()
             .strip_prefix("<!--fig ")
             .and_then(|rest| rest.strip_suffix(" table-->"))
@@ -233,7 +236,9 @@ fn check_document(checker: &mut Checker, path: &Path) {
             let (source, key) = marker.split_once(' ').unwrap_or((marker, ""));
             // A bench key is "COLUMN ROW LABEL" (no `|`, which would split a table cell).
             let key = match (source, key.split_once(' ')) {
-                ("bench" | "sdk" | "http", Some((column, row))) => format!("{row}|{column}"),
+                ("bench" | "sdk" | "http" | "durable", Some((column, row))) => {
+                    format!("{row}|{column}")
+                }
                 _ => key.to_owned(),
             };
             let quoted = figure_before(line, start);
@@ -303,10 +308,10 @@ fn check_bench_table(
     lines: &[&str],
     from: usize,
 ) -> usize {
-    let file = if source == "sdk" {
-        "bench/results/sdk.md"
-    } else {
-        "bench/results/latest.md"
+    let file = match source {
+        "sdk" => "bench/results/sdk.md",
+        "durable" => "bench/results/durable.md",
+        _ => "bench/results/latest.md",
     };
     let mut index = from;
     let header = table_cells(lines[index]).unwrap_or_else(|| {
@@ -322,10 +327,10 @@ fn check_bench_table(
             for (column, cell) in header.iter().zip(&cells).skip(1) {
                 let key = format!("{}|{column}", cells[0]);
                 checker.quoted += 1;
-                let figures = if source == "sdk" {
-                    &checker.sdk
-                } else {
-                    &checker.bench
+                let figures = match source {
+                    "sdk" => &checker.sdk,
+                    "durable" => &checker.durable,
+                    _ => &checker.bench,
                 };
                 match figures.get(&key) {
                     Some(value) if value == cell => {}
@@ -351,6 +356,7 @@ fn every_quoted_figure_matches_its_generated_source() {
         bench: bench_figures("bench/results/latest.md"),
         sdk: bench_figures("bench/results/sdk.md"),
         http: bench_figures("bench/results/http-size.md"),
+        durable: bench_figures("bench/results/durable.md"),
         problems: Vec::new(),
         quoted: 0,
     };
@@ -394,6 +400,7 @@ fn the_checker_catches_a_drifted_figure_and_an_unmarked_one() {
         bench: HashMap::from([("init|ll".to_owned(), "1.265 (0.66×)".to_owned())]),
         sdk: HashMap::new(),
         http: HashMap::new(),
+        durable: HashMap::new(),
         problems: Vec::new(),
         quoted: 0,
     };
@@ -416,5 +423,96 @@ fn the_checker_catches_a_drifted_figure_and_an_unmarked_one() {
     assert_eq!(
         figure_before("is 700,304<!--fig", "is 700,304".len()),
         "700,304"
+    );
+}
+
+/// A figure of bench/results/durable.md's table as a number: "1,405,000", "1.52 ms".
+fn durable_number(cell: &str) -> f64 {
+    let digits: String = cell
+        .trim_end_matches(" ms")
+        .chars()
+        .filter(|c| *c != ',')
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("durable.md: {cell:?} is not a figure"))
+}
+
+/// The ratio a floor note of durable.md gives after `after` (e.g. "ms (median; "), as
+/// `- floor, glibc (...): 284,622 instructions to its first `next` (0.43x ...), 0.98 ms (median;
+/// 0.70x), peak RSS 1,908 KiB (0.28x)`.
+fn floor_ratio(note: &str, after: &str) -> f64 {
+    let rest = &note[note
+        .find(after)
+        .unwrap_or_else(|| panic!("{after:?} in {note:?}"))
+        + after.len()..];
+    let ratio: String = rest
+        .trim_start_matches(['(', ' '])
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    ratio
+        .parse()
+        .unwrap_or_else(|_| panic!("a ratio after {after:?} in {note:?}"))
+}
+
+#[test]
+fn the_deployed_durable_build_meets_every_goal_and_glibc_misses_only_what_its_floor_does() {
+    // What README.md's "Durable functions" says of the table it quotes from durable.md.
+    let text = fs::read_to_string(repo().join("bench/results/durable.md")).unwrap();
+    let figures = bench_figures("bench/results/durable.md");
+    let glibc_floor = text
+        .lines()
+        .find(|line| line.starts_with("- floor, glibc"))
+        .expect("durable.md has a glibc floor note");
+    let rows: Vec<String> = text
+        .lines()
+        .filter_map(|line| Some(table_cells(line)?.first()?.clone()))
+        .filter(|label| label != "figure" && !label.starts_with("---"))
+        .collect();
+    let mut goals = 0;
+    for row in rows {
+        let goal = &figures[&format!("{row}|goal")];
+        let cell = |column: &str| durable_number(&figures[&format!("{row}|`{column}`")]);
+        let (official, glibc, musl) = (
+            cell("official-durable"),
+            cell("ll-durable"),
+            cell("ll-durable-musl"),
+        );
+        if let Some(calls) = goal.strip_prefix("≤ `python-durable`'s ") {
+            let calls: f64 = calls.parse().unwrap();
+            assert!(musl <= calls && glibc <= calls, "{row}: {goal}");
+            goals += 1;
+        } else if let Some(ratio) = goal.strip_prefix("≤ ").and_then(|g| g.strip_suffix('x')) {
+            let ratio: f64 = ratio.parse().unwrap();
+            assert!(
+                musl / official <= ratio,
+                "{row}: ll-durable-musl at {:.3}x, goal {goal}",
+                musl / official
+            );
+            if glibc / official > ratio {
+                let floor = match row.as_str() {
+                    "instructions exec → first `next`" => {
+                        floor_ratio(glibc_floor, "first `next`")
+                    }
+                    "wall exec → first `next` (median)" => {
+                        floor_ratio(glibc_floor, "ms (median; ")
+                    }
+                    _ => panic!(
+                        "{row}: ll-durable at {:.3}x misses {goal}",
+                        glibc / official
+                    ),
+                };
+                assert!(
+                    floor > ratio,
+                    "{row}: ll-durable misses {goal}, its floor does not ({floor}x)"
+                );
+            }
+            goals += 1;
+        }
+    }
+    assert_eq!(
+        goals, 6,
+        "durable.md's goals: size, two for the start, per step, calls, RSS"
     );
 }

@@ -6,9 +6,8 @@
 //! Usage: durable-driver [--rounds N] [--steps K]
 //!            --function NAME BINARY CRATES (the first is the baseline; repeat)
 //!            [--calls NAME PROGRAM] (durable API calls only, e.g. the Python SDK's; repeat)
-//!        durable-driver [--rounds N] --floor-start BINARY
-//!            (prints the median wall time, in ms, from spawning bench/durable/empty-main to
-//!            its first line: the floor under `wall exec → first next`)
+//!            [--floor LABEL BINARY] (bench/durable/floor, measured in the same rounds to its
+//!            first `next`, as the functions are; a note after the table; repeat)
 //! Run pinned to one CPU (`taskset -c 0`), as bench/durable-cost.sh does.
 
 mod runtime_api;
@@ -55,14 +54,18 @@ fn main() {
 fn real_main() -> Result<(), String> {
     let (mut rounds, mut steps) = (5usize, 40u64);
     let (mut functions, mut callers) = (Vec::new(), Vec::new());
-    let mut floor = None;
+    let mut floors = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--rounds" => rounds = value()?.parse().map_err(|_| "--rounds N")?,
             "--steps" => steps = value()?.parse().map_err(|_| "--steps K")?,
-            "--floor-start" => floor = Some(value()?),
+            "--floor" => floors.push(Function {
+                name: value()?,
+                binary: value()?,
+                crates: 0,
+            }),
             "--calls" => callers.push(Function {
                 name: value()?,
                 binary: value()?,
@@ -76,21 +79,19 @@ fn real_main() -> Result<(), String> {
             _ => return Err(format!("unknown argument {arg}")),
         }
     }
-    if let Some(binary) = floor {
-        let starts = (0..rounds.max(1))
-            .map(|_| session::floor_start(&binary))
-            .collect::<Result<Vec<_>, _>>()?;
-        println!("{:.3}", median(starts).as_secs_f64() * 1e3);
-        return Ok(());
-    }
     if functions.len() < 2 {
         return Err("give two functions at least (the baseline first)".into());
     }
-    let runs = plain_rounds(&functions, rounds)?;
+    let (runs, floor_runs) = plain_rounds(&functions, &floors, rounds)?;
     let figures = functions
         .iter()
         .zip(&runs)
         .map(|(function, runs)| measure(function, runs, steps))
+        .collect::<Result<Vec<_>, _>>()?;
+    let floors = floors
+        .iter()
+        .zip(&floor_runs)
+        .map(|(floor, runs)| measure_floor(floor, runs))
         .collect::<Result<Vec<_>, _>>()?;
     // The callers' runs, `rounds` each: their calls may batch differently from run to run.
     let calls = callers
@@ -111,7 +112,41 @@ fn real_main() -> Result<(), String> {
             Ok((caller.name.clone(), runs))
         })
         .collect::<Result<Vec<_>, String>>()?;
-    print_table(&functions, &figures, &calls, steps)
+    print_table(&functions, &figures, &calls, steps)?;
+    for (floor, instructions, wall, rss) in &floors {
+        let base = &figures[0];
+        println!(
+            "- floor, {}: {} instructions to its first `next` ({:.2}x `{}`'s), {:.2} ms (median; {:.2}x), peak RSS {} KiB ({:.2}x)",
+            floor,
+            group(*instructions),
+            *instructions as f64 / base.init_instructions as f64,
+            functions[0].name,
+            wall.as_secs_f64() * 1e3,
+            wall.as_secs_f64() / base.init_wall.as_secs_f64(),
+            group(*rss),
+            *rss as f64 / base.peak_rss_kib as f64,
+        );
+    }
+    Ok(())
+}
+
+/// A floor's instructions, median wall time and peak RSS to its first `next`, as
+/// [`measure`] measures a function's `init_*` figures.
+fn measure_floor(
+    floor: &Function,
+    runs: &[Outcome],
+) -> Result<(String, u64, Duration, u64), String> {
+    eprintln!(
+        "durable-driver: counting the instructions of the floor {}",
+        floor.name
+    );
+    let rss = runs.iter().filter_map(|run| run.peak_rss_kib).max();
+    Ok((
+        floor.name.clone(),
+        cachegrind(floor, Some(0), 0)?,
+        median(runs.iter().map(|run| run.init).collect()),
+        rss.ok_or(format!("no peak RSS of the floor {}", floor.name))?,
+    ))
 }
 
 /// The workflow's input: `extra` more steps before the wait.
@@ -125,10 +160,24 @@ fn expected_result() -> serde_json::Value {
 }
 
 /// Every function's plain runs (no valgrind), `rounds` each, interleaved: round by round,
-/// each function once, so that a change in the machine's load falls on all of them alike.
-fn plain_rounds(functions: &[Function], rounds: usize) -> Result<Vec<Vec<Outcome>>, String> {
-    let mut runs: Vec<Vec<Outcome>> = functions.iter().map(|_| Vec::new()).collect();
+/// each function once, so that a change in the machine's load falls on all of them alike;
+/// and each floor's, to its first `next`, in the same rounds.
+type Runs = Vec<Vec<Outcome>>;
+fn plain_rounds(
+    functions: &[Function],
+    floors: &[Function],
+    rounds: usize,
+) -> Result<(Runs, Runs), String> {
+    let mut runs: Runs = functions.iter().map(|_| Vec::new()).collect();
+    let mut floor_runs: Runs = floors.iter().map(|_| Vec::new()).collect();
     for round in 0..rounds.max(1) {
+        for (floor, runs) in floors.iter().zip(&mut floor_runs) {
+            runs.push(session::run(&Plan {
+                command: std::slice::from_ref(&floor.binary),
+                input: input(0),
+                invocations: Some(0),
+            })?);
+        }
         eprintln!("durable-driver: round {}", round + 1);
         for (function, runs) in functions.iter().zip(&mut runs) {
             let outcome = session::run(&Plan {
@@ -140,7 +189,7 @@ fn plain_rounds(functions: &[Function], rounds: usize) -> Result<Vec<Vec<Outcome
             runs.push(outcome);
         }
     }
-    Ok(runs)
+    Ok((runs, floor_runs))
 }
 
 fn measure(function: &Function, runs: &[Outcome], steps: u64) -> Result<Figures, String> {

@@ -1,8 +1,7 @@
 //! One run of a function: spawned (perhaps under valgrind) with the environment Lambda gives,
 //! served by the fake Runtime API with the invocations of one durable execution of the fake
 //! durable service, until the execution ends or a given number of invocations were answered;
-//! then, at its next `next`, its peak RSS is read and it gets SIGTERM. And the floor's start
-//! (`empty-main`), spawned the same way.
+//! then, at its next `next`, its peak RSS is read and it gets SIGTERM.
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -48,39 +47,6 @@ pub struct Outcome {
     pub batches: Vec<String>,
     /// `VmHWM` of the process, in KiB, read while it waited for its next event.
     pub peak_rss_kib: Option<u64>,
-}
-
-/// The floor's start: from just before the spawn of `binary` (bench/durable/empty-main, with
-/// the environment a function gets) to the line it writes first thing in `main`; it exits once
-/// its standard input closes.
-pub fn floor_start(binary: &str) -> Result<Duration, String> {
-    use std::io::Read;
-    let mut command = Command::new(binary);
-    command.stdin(Stdio::piped()).stdout(Stdio::piped());
-    lambda_env(&mut command, "127.0.0.1:9", "http://127.0.0.1:9");
-    let started = Instant::now();
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("spawn {binary}: {e}"))?;
-    let mut stdout = child.stdout.take().expect("piped");
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let read = stdout.read_exact(&mut [0u8; 1]);
-        let _ = sender.send(read.map(|()| Instant::now()));
-    });
-    let line = receiver.recv_timeout(REQUEST_BOUND);
-    if line.is_err() {
-        let _ = child.kill();
-    }
-    drop(child.stdin.take());
-    let status = child
-        .wait()
-        .map_err(|e| format!("wait for {binary}: {e}"))?;
-    match line {
-        Ok(Ok(written)) => Ok(written - started),
-        Ok(Err(error)) => Err(format!("{binary} wrote nothing ({status}): {error}")),
-        Err(_) => Err(format!("{binary} wrote nothing within {REQUEST_BOUND:?}")),
-    }
 }
 
 /// Runs `plan`: one function process, one execution.
