@@ -113,40 +113,45 @@ fn real_main() -> Result<(), String> {
         })
         .collect::<Result<Vec<_>, String>>()?;
     print_table(&functions, &figures, &calls, steps)?;
-    for (floor, instructions, wall, rss) in &floors {
-        let base = &figures[0];
+    let base = &figures[0];
+    for floor in &floors {
         println!(
             "- floor, {}: {} instructions to its first `next` ({:.2}x `{}`'s), {:.2} ms (median; {:.2}x), peak RSS {} KiB ({:.2}x)",
-            floor,
-            group(*instructions),
-            *instructions as f64 / base.init_instructions as f64,
+            floor.label,
+            group(floor.instructions),
+            floor.instructions as f64 / base.init_instructions as f64,
             functions[0].name,
-            wall.as_secs_f64() * 1e3,
-            wall.as_secs_f64() / base.init_wall.as_secs_f64(),
-            group(*rss),
-            *rss as f64 / base.peak_rss_kib as f64,
+            floor.wall.as_secs_f64() * 1e3,
+            floor.wall.as_secs_f64() / base.init_wall.as_secs_f64(),
+            group(floor.peak_rss_kib),
+            floor.peak_rss_kib as f64 / base.peak_rss_kib as f64,
         );
     }
     Ok(())
 }
 
-/// A floor's instructions, median wall time and peak RSS to its first `next`, as
-/// [`measure`] measures a function's `init_*` figures.
-fn measure_floor(
-    floor: &Function,
-    runs: &[Outcome],
-) -> Result<(String, u64, Duration, u64), String> {
+/// What is measured of a floor, to its first `next`, as [`measure`] measures a function's
+/// `init_*` figures.
+struct FloorFigures {
+    label: String,
+    instructions: u64,
+    /// The median of the rounds.
+    wall: Duration,
+    peak_rss_kib: u64,
+}
+
+fn measure_floor(floor: &Function, runs: &[Outcome]) -> Result<FloorFigures, String> {
     eprintln!(
         "durable-driver: counting the instructions of the floor {}",
         floor.name
     );
     let rss = runs.iter().filter_map(|run| run.peak_rss_kib).max();
-    Ok((
-        floor.name.clone(),
-        cachegrind(floor, Some(0), 0)?,
-        median(runs.iter().map(|run| run.init).collect()),
-        rss.ok_or(format!("no peak RSS of the floor {}", floor.name))?,
-    ))
+    Ok(FloorFigures {
+        label: floor.name.clone(),
+        instructions: cachegrind(floor, Some(0), 0)?,
+        wall: median(runs.iter().map(|run| run.init).collect()),
+        peak_rss_kib: rss.ok_or(format!("no peak RSS of the floor {}", floor.name))?,
+    })
 }
 
 /// The workflow's input: `extra` more steps before the wait.
